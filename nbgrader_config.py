@@ -1,0 +1,28 @@
+"""nbgrader settings for the CIFAR-10 Keras course (this folder is the course directory).
+
+Settings that differ between machines come from environment variables, so this file stays the same
+everywhere:
+
+* ``NBGRADER_EXCHANGE``: the exchange folder shared by instructors and students (release, fetch,
+  submit, collect); default ``/srv/nbgrader/exchange``.
+* ``NBGRADER_CELL_TIMEOUT``: seconds one cell may run while validating or grading before it is
+  interrupted (an endless loop then costs its own cell, not the whole submission); default 60.
+* ``CIFAR10_DIR``: where the notebooks read CIFAR-10 from (see utils/data.py); inherited by the
+  kernels nbgrader starts.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "cifar10-keras"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# One cell that runs past this is interrupted and marked with an error; grading goes on.
+c.Execute.timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "60"))
+c.Execute.interrupt_on_timeout = True
+
+# Students must not change or delete the grader's cells; nbgrader restores them from the gradebook.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
