@@ -22,7 +22,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.Execute.timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "60"))
 c.Execute.interrupt_on_timeout = True
 
-# Students must not change or delete the grader's cells; nbgrader restores them from the gradebook.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+
+# A student who deletes a test cell gets it back (re-added from the gradebook) rather than skipping it.
+c.OverwriteCells.add_missing_cells = True

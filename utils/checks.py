@@ -293,6 +293,7 @@ class TrainingRecord:
     learning_rate: float | None = None
     history_keys: tuple[str, ...] = ()
     weights_changed: bool = False
+    other_fit_calls: int = 0  # fit calls on models other than the one given
 
 
 MAX_EPOCHS_RUN = 30  # fit really runs, on the tiny sample, for at most this many epochs
@@ -308,7 +309,8 @@ def record_training(train_function, model, xtrain, ytrain) -> TrainingRecord:
 
     record = TrainingRecord()
     real_fit = model.fit
-    signature = inspect.signature(keras.Model.fit)
+    class_fit = keras.Model.fit
+    signature = inspect.signature(class_fit)
     before = [w.copy() for w in model.get_weights()]
 
     def recording_fit(*args, **kwargs):
@@ -323,15 +325,32 @@ def record_training(train_function, model, xtrain, ytrain) -> TrainingRecord:
             "epochs": call_args.get("epochs"),
             "batch_size": 32 if call_args.get("batch_size") is None else call_args["batch_size"],
         })
+        # Keras would stop a global array of another length with "Data cardinality is ambiguous".
+        for what, given, used in (("xtrain", xtrain, call_args.get("x")),
+                                  ("ytrain", ytrain, call_args.get("y"))):
+            if used is not given and np.shape(used) != np.shape(given):
+                raise AssertionError(
+                    f"{train_function.__name__}() should train on the {what} it is given (shape "
+                    f"{np.shape(given)}), but model.fit got data of shape {np.shape(used)}. Use the "
+                    f"function's own arguments, not variables from elsewhere in the notebook such "
+                    f"as ytrain_1hot.")
         run_args = dict(call_args, verbose=0,
                         epochs=min(int(call_args.get("epochs") or 1), MAX_EPOCHS_RUN))
         history = real_fit(**run_args)
         record.history_keys = tuple(history.history)
         return history
 
+    def other_model_fit(self, *args, **kwargs):
+        record.other_fit_calls += 1
+        bound = signature.bind(self, *args, **kwargs)
+        bound.arguments["verbose"] = 0
+        bound.arguments["epochs"] = min(int(bound.arguments.get("epochs") or 1), MAX_EPOCHS_RUN)
+        return class_fit(*bound.args, **bound.kwargs)
+
     model.fit = recording_fit
     try:
-        record.returned = call(train_function, model, xtrain, ytrain)
+        with mock.patch.object(keras.Model, "fit", other_model_fit):
+            record.returned = call(train_function, model, xtrain, ytrain)
     finally:
         with contextlib.suppress(Exception):
             del model.fit
@@ -361,6 +380,9 @@ def loss_name(loss) -> str | None:
 def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *,
                    loss: str, epochs: int, batch_size: int, learning_rate: float) -> None:
     """Check a TrainingRecord against the settings the assignment asks for, most basic first."""
+    if not record.fit_calls and record.other_fit_calls:
+        raise AssertionError(f"{function_name}() trained another model, not the model it is given: "
+                             f"compile and fit the argument 'model' instead of building a new one.")
     if not record.fit_calls:
         raise AssertionError(f"{function_name}() never called model.fit(...): compile the model, "
                              f"then train it with model.fit.")
@@ -385,7 +407,7 @@ def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *
         raise AssertionError(f"{function_name}() uses the optimiser {record.optimizer}; the task "
                              f"asks for plain stochastic gradient descent, keras.optimizers.SGD.")
     if record.learning_rate is None or not np.isclose(record.learning_rate, learning_rate):
-        raise AssertionError(f"The SGD learning rate is {record.learning_rate}; it should be "
+        raise AssertionError(f"The SGD learning rate is {record.learning_rate or 0:.4g}; it should be "
                              f"{learning_rate} (keras.optimizers.SGD(learning_rate={learning_rate})).")
     if not any("acc" in key for key in record.history_keys):
         raise AssertionError(f"Training does not report accuracy: compile with "

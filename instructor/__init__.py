@@ -1,0 +1,1 @@
+"""Instructor tooling: run the nbgrader pipeline, build demo submissions, benchmark the models."""

@@ -1,0 +1,169 @@
+"""Run the real nbgrader commands on a course directory and read the results back.
+
+Everything goes through nbgrader's own command line (as an instructor would type it), so the
+demo and the tests exercise exactly what course staff use; scores are read from the gradebook
+with nbgrader's API.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ASSIGNMENT = "cifar10_keras"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Course:
+    """An nbgrader course directory (``nbgrader_config.py``, ``source/``, ``release/`` ...)."""
+
+    root: Path
+
+    @classmethod
+    def copy_of(cls, target: Path, source_root: Path = REPO_ROOT) -> "Course":
+        """Make a fresh course directory at *target* with this repository's config and source."""
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source_root / "nbgrader_config.py", target / "nbgrader_config.py")
+        shutil.copytree(source_root / "source", target / "source", dirs_exist_ok=True)
+        return cls(target)
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def source_notebook(self) -> Path:
+        return self.root / "source" / ASSIGNMENT / NOTEBOOK
+
+    @property
+    def release_notebook(self) -> Path:
+        return self.root / "release" / ASSIGNMENT / NOTEBOOK
+
+    def submitted_notebook(self, student: str) -> Path:
+        return self.root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+
+    def autograded_notebook(self, student: str) -> Path:
+        return self.root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+
+    def feedback_html(self, student: str) -> Path:
+        return self.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+
+    # -- nbgrader ---------------------------------------------------------------------------
+    def nbgrader(self, *args: str, env: dict | None = None, check: bool = True,
+                 cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """Run ``nbgrader ARGS`` in the course directory; raise with its log if it fails."""
+        full_env = dict(os.environ)
+        # nbgrader starts helpers (alembic, the kernel) by name: make this interpreter's first.
+        full_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full_env.get("PATH", "")
+        full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        full_env.update(env or {})
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd or self.root,
+                                env=full_env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"
+                               f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+        return result
+
+    def generate_release(self) -> Path:
+        """``nbgrader generate_assignment``: write the student version into release/."""
+        self.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+        return self.release_notebook
+
+    def validate(self, notebook: Path, env: dict | None = None) -> tuple[bool, str]:
+        """``nbgrader validate``: (passed, what it printed). Its exit code is 0 either way."""
+        result = self.nbgrader("validate", str(notebook), env=env)
+        output = result.stdout + result.stderr
+        return "Success! Your notebook passes all the tests." in output, output
+
+    def submit(self, student: str, notebook: nbformat.NotebookNode | str | bytes) -> Path:
+        """Place a submission in submitted/<student>/ as ``nbgrader collect`` would."""
+        path = self.submitted_notebook(student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(notebook, nbformat.NotebookNode):
+            nbformat.write(notebook, path)
+        else:
+            path.write_bytes(notebook if isinstance(notebook, bytes) else notebook.encode())
+        return path
+
+    def autograde(self, student: str | None = None, env: dict | None = None,
+                  check: bool = False) -> subprocess.CompletedProcess:
+        """``nbgrader autograde``: grade one student or, by default, every submission.
+
+        nbgrader grades the others when one submission fails and then exits non-zero, so by
+        default a failure is returned, not raised.
+        """
+        args = ["autograde", ASSIGNMENT, "--create", "--force"]
+        if student:
+            args += ["--student", student]
+        return self.nbgrader(*args, env=env, check=check)
+
+    def generate_feedback(self) -> None:
+        self.nbgrader("generate_feedback", ASSIGNMENT, "--force")
+
+    def export_grades(self, path: Path) -> Path:
+        self.nbgrader("export", "--to", str(path))
+        return path
+
+    # -- results ----------------------------------------------------------------------------
+    def scores(self) -> dict[str, dict[str, dict]]:
+        """Per student, per graded cell: {'score', 'max_score', 'auto_score', 'needs_manual'}."""
+        from nbgrader.api import Gradebook
+
+        out: dict[str, dict[str, dict]] = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", course_id="cifar10-keras") as gb:
+            assignment = gb.find_assignment(ASSIGNMENT)
+            for submission in assignment.submissions:
+                cells = {}
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        cells[grade.name] = {
+                            "score": float(grade.score),
+                            "max_score": float(grade.max_score),
+                            "auto_score": grade.auto_score,
+                            "needs_manual": bool(grade.needs_manual_grade),
+                        }
+                out[submission.student_id] = cells
+        return out
+
+
+def parts_of(source_notebook: Path) -> dict[str, str]:
+    """Map each graded cell's grade_id to its part ("Part 1" ...), read from the notebook's headings.
+
+    A part starts at a cell whose grade_id is ``partN_intro``; the notebook is the one source of
+    which task belongs where.
+    """
+    nb = nbformat.read(source_notebook, as_version=4)
+    part, mapping = "Intro", {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if grade_id.startswith("part") and grade_id.endswith("_intro"):
+            part = f"Part {grade_id[4:-6]}"
+        if meta.get("grade"):
+            mapping[grade_id] = part
+    return mapping
+
+
+def score_table(scores: dict[str, dict[str, dict]], parts: dict[str, str]):
+    """A per-student table: points per part, automatic total, and what still needs a human."""
+    import pandas as pd
+
+    rows = []
+    for student, cells in sorted(scores.items()):
+        row: dict[str, object] = {"student": student}
+        for part in sorted(set(parts.values())):
+            ids = [g for g, p in parts.items() if p == part]
+            got = sum(cells[g]["score"] for g in ids if g in cells)
+            total = sum(cells[g]["max_score"] for g in ids if g in cells)
+            row[part] = f"{got:g}/{total:g}"
+        auto = [c for c in cells.values() if c["auto_score"] is not None and not c["needs_manual"]]
+        row["auto"] = f"{sum(c['score'] for c in auto):g}/{sum(c['max_score'] for c in auto):g}"
+        pending = sum(c["max_score"] for c in cells.values() if c["needs_manual"])
+        row["to grade by hand"] = f"{pending:g} pts"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("student")

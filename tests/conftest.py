@@ -1,0 +1,23 @@
+"""Shared fixtures: a tiny synthetic CIFAR-10 and the environment nbgrader's kernels grade in."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    """A synthetic CIFAR-10 in the official on-disk format: 200 training and 50 test images."""
+    from utils.data import write_synthetic_cifar10
+
+    return write_synthetic_cifar10(tmp_path_factory.mktemp("cifar10"), train_per_class=20,
+                                   test_per_class=5)
+
+
+@pytest.fixture(scope="session")
+def grading_env(synthetic_dir):
+    """Environment for nbgrader runs: the synthetic data, and a short per-cell time limit."""
+    return {"CIFAR10_DIR": str(synthetic_dir), "NBGRADER_CELL_TIMEOUT": "20"}
