@@ -602,10 +602,13 @@ def train_model(name: str, functions: dict, data: DataCache, out: Path, *, curve
 
     records: dict = {}
     previous = json.loads(progress_path.read_text()) if progress_path.is_file() else None
-    if previous and previous.get("fingerprint") == fingerprint and backup_dir.is_dir():
-        records = _records_from_json(previous.get("records", []))
+    keras_state = backup_dir / "training_metadata.json"  # written by BackupAndRestore
+    if previous and previous.get("fingerprint") == fingerprint and keras_state.is_file():
+        resume_at = int(json.loads(keras_state.read_text()).get("epoch", 0))
+        records = {epoch: record for epoch, record
+                   in _records_from_json(previous.get("records", [])).items() if epoch < resume_at}
     elif backup_dir.exists() or progress_path.exists():
-        print(f"{LOG} {name}: discarding a backup from a different configuration", flush=True)
+        print(f"{LOG} {name}: discarding an unusable backup (other settings, or no epoch finished)", flush=True)
         _clean_backup(out, name)
     backup_dir.parent.mkdir(parents=True, exist_ok=True)
     (backup_dir.parent / ".gitignore").write_text("*\n")
@@ -725,9 +728,14 @@ def run_benchmark(args, argv: list[str]) -> dict:
             print(f"{LOG} {name}: skipped: {why}", flush=True)
             continue
         started = time.perf_counter()
-        entry = train_model(name, functions, data, out, curves=args.curves,
-                            optimized_epochs=args.optimized_epochs, seed=args.seed,
-                            fingerprint=fingerprint)
+        try:
+            entry = train_model(name, functions, data, out, curves=args.curves,
+                                optimized_epochs=args.optimized_epochs, seed=args.seed,
+                                fingerprint=fingerprint)
+        except KeyboardInterrupt:
+            print(f"{LOG} {name}: interrupted; run the same command again to resume it at its "
+                  f"last finished epoch (backup in {_backup_paths(out, name)[0]})", flush=True)
+            raise
         entry.update({"limit": args.limit, "date": metadata["date"],
                       "command": metadata["command"],
                       "machine": _machine_summary(metadata["machine"]),

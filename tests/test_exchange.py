@@ -1,0 +1,42 @@
+"""The nbgrader exchange round trip: release, fetch, submit, collect, then grade what was collected."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import nbformat
+
+from instructor import submissions
+from instructor.course import ASSIGNMENT, NOTEBOOK, Course
+
+
+def test_release_fetch_submit_collect_and_grade(tmp_path, grading_env):
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    os.chmod(exchange, 0o777)
+    env = dict(grading_env, NBGRADER_EXCHANGE=str(exchange))  # read by the course's nbgrader_config.py
+    course = Course.copy_of(tmp_path / "course")
+    course.generate_release()
+
+    # Instructor: publish the release into the exchange.
+    course.nbgrader("release_assignment", ASSIGNMENT, env=env)
+    assert (exchange / "cifar10-keras" / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+
+    # Student, in a home folder of their own, without the course's config: name course and exchange.
+    home = tmp_path / "student"
+    home.mkdir()
+    student_args = ["--course", "cifar10-keras", f"--Exchange.root={exchange}"]
+    course.nbgrader("fetch_assignment", ASSIGNMENT, *student_args, cwd=home, env=env)
+    fetched = home / ASSIGNMENT / NOTEBOOK
+    assert nbformat.read(fetched, as_version=4) == nbformat.read(course.release_notebook, as_version=4)
+    nbformat.write(submissions.solved(fetched, course.source_notebook), fetched)
+    course.nbgrader("submit", ASSIGNMENT, *student_args, cwd=home, env=env)
+
+    # Instructor: collect into submitted/<student>/ and grade.
+    course.nbgrader("collect", ASSIGNMENT, env=env)
+    student = getpass.getuser()
+    assert course.submitted_notebook(student).read_bytes() == fetched.read_bytes()
+    course.autograde(student, env=env, check=True)
+    cells = course.scores()[student]
+    assert sum(c["score"] for c in cells.values() if not c["needs_manual"]) == 22

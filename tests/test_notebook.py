@@ -1,0 +1,75 @@
+"""The teacher notebook itself: it runs top to bottom (fast mode) and its structure is sound."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from instructor.course import REPO_ROOT, parts_of
+
+SOURCE = REPO_ROOT / "source" / "cifar10_keras" / "cifar10_keras.ipynb"
+
+
+def nbgrader_cells(nb):
+    return [(c, c.metadata["nbgrader"]) for c in nb.cells if "nbgrader" in c.metadata]
+
+
+def test_grade_ids_are_unique_and_readable():
+    ids = [meta["grade_id"] for _, meta in nbgrader_cells(nbformat.read(SOURCE, as_version=4))]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", g) for g in ids), ids
+
+
+def test_points_table_matches_the_graded_cells():
+    """The points announced in the introduction are the points the cells carry, part by part."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    table = dict(re.findall(r"^\| (\d) \| [^|]+ \| (\d+) \|$", nb.cells[0].source, re.MULTILINE))
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    per_part: dict[str, float] = {}
+    for grade_id, part in parts_of(SOURCE).items():
+        per_part[part[-1]] = per_part.get(part[-1], 0) + points[grade_id]
+    assert {k: int(v) for k, v in table.items()} == per_part
+    assert sum(points.values()) == 30
+
+
+def test_every_test_cell_opens_with_a_docstring_and_follows_its_task():
+    nb = nbformat.read(SOURCE, as_version=4)
+    for cell, meta in nbgrader_cells(nb):
+        if meta.get("grade") and not meta.get("solution"):
+            assert cell.source.startswith('"""Check'), meta["grade_id"]
+
+
+def test_every_graded_function_has_a_self_check_before_its_tests():
+    """Between a function's solution cell and its first test cell there is a code cell to try it."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    cells = nb.cells
+    for i, cell in enumerate(cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code":
+            following = cells[i + 1:]
+            first_test = next(j for j, c in enumerate(following)
+                              if c.metadata.get("nbgrader", {}).get("grade"))
+            tries = [c for c in following[:first_test]
+                     if c.cell_type == "code" and meta["grade_id"] in c.source]
+            assert tries, f"no self-check cell for {meta['grade_id']}"
+
+
+@pytest.mark.timeout(900)
+def test_teacher_notebook_runs_top_to_bottom_in_fast_mode(synthetic_dir, monkeypatch, tmp_path):
+    """With a tiny data set every cell runs, long training included, and every visible test passes."""
+    monkeypatch.setenv("CIFAR10_DIR", str(synthetic_dir))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    nb = nbformat.read(SOURCE, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.get("ename"), o.get("evalue"))
+              for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert text.count("Visible checks passed") == 8
+    assert text.count("test accuracy:") == 4, "all four long training cells ran"
