@@ -43,9 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = REPO_ROOT / "source" / "cifar10_keras" / "cifar10_keras.ipynb"
-DATA_DIR_ENV = "CIFAR10_DIR"
+from utils.data import DATA_DIR_ENV
+
+from .course import REPO_ROOT, Course
+
+NOTEBOOK = Course(REPO_ROOT).source_notebook
 SCHEMA = 1
 LOG = "[benchmark]"
 
