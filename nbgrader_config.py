@@ -7,6 +7,9 @@ everywhere:
   submit, collect); default ``/srv/nbgrader/exchange``.
 * ``NBGRADER_CELL_TIMEOUT``: seconds one cell may run while validating or grading before it is
   interrupted (an endless loop then costs its own cell, not the whole submission); default 60.
+* ``NBGRADER_DB_URL``: the gradebook, any SQLAlchemy URL; default ``sqlite:///<course>/gradebook.db``.
+  Several graders at once (``instructor.grade`` on a cluster) are safest with PostgreSQL,
+  e.g. ``postgresql://grader@dbhost/cifar10``.
 * ``CIFAR10_DIR``: where the notebooks read CIFAR-10 from (see utils/data.py); inherited by the
   kernels nbgrader starts.
 """
@@ -17,6 +20,8 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "cifar10-keras"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+if os.environ.get("NBGRADER_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["NBGRADER_DB_URL"]
 
 # One cell that runs past this is interrupted and marked with an error; grading goes on.
 c.Execute.timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "60"))

@@ -110,12 +110,17 @@ class Course:
         return path
 
     # -- results ----------------------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        """The gradebook, as nbgrader_config.py chooses it."""
+        return os.environ.get("NBGRADER_DB_URL") or f"sqlite:///{self.root / 'gradebook.db'}"
+
     def scores(self) -> dict[str, dict[str, dict]]:
         """Per student, per graded cell: {'score', 'max_score', 'auto_score', 'needs_manual'}."""
         from nbgrader.api import Gradebook
 
         out: dict[str, dict[str, dict]] = {}
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", course_id="cifar10-keras") as gb:
+        with Gradebook(self.db_url, course_id="cifar10-keras") as gb:
             assignment = gb.find_assignment(ASSIGNMENT)
             for submission in assignment.submissions:
                 cells = {}
@@ -131,10 +136,18 @@ class Course:
         return out
 
 
-def parts_of(source_notebook: Path) -> dict[str, str]:
-    """Map each graded cell's grade_id to its part ("Part 1" ...), read from the notebook's headings.
+@dataclass(frozen=True)
+class GradedCell:
+    """Where a graded cell belongs and who grades it."""
 
-    A part starts at a cell whose grade_id is ``partN_intro``; the notebook is the one source of
+    part: str         # "Part 1" ... read from the notebook's part headings
+    automatic: bool   # a test cell (True) or an answer graded by hand (False)
+
+
+def graded_cells(source_notebook: Path) -> dict[str, GradedCell]:
+    """Every graded cell of the teacher notebook by grade_id, in notebook order.
+
+    A part starts at a cell whose grade_id is ``partN_intro``: the notebook is the one source of
     which task belongs where.
     """
     nb = nbformat.read(source_notebook, as_version=4)
@@ -145,25 +158,24 @@ def parts_of(source_notebook: Path) -> dict[str, str]:
         if grade_id.startswith("part") and grade_id.endswith("_intro"):
             part = f"Part {grade_id[4:-6]}"
         if meta.get("grade"):
-            mapping[grade_id] = part
+            mapping[grade_id] = GradedCell(part, automatic=not meta.get("solution"))
     return mapping
 
 
-def score_table(scores: dict[str, dict[str, dict]], parts: dict[str, str]):
-    """A per-student table: points per part, automatic total, and what still needs a human."""
+def score_table(scores: dict[str, dict[str, dict]], cells: dict[str, GradedCell]):
+    """A per-student table: points per part, the automatic total, and what awaits a human grader."""
     import pandas as pd
 
     rows = []
-    for student, cells in sorted(scores.items()):
+    for student, got in sorted(scores.items()):
         row: dict[str, object] = {"student": student}
-        for part in sorted(set(parts.values())):
-            ids = [g for g, p in parts.items() if p == part]
-            got = sum(cells[g]["score"] for g in ids if g in cells)
-            total = sum(cells[g]["max_score"] for g in ids if g in cells)
-            row[part] = f"{got:g}/{total:g}"
-        auto = [c for c in cells.values() if c["auto_score"] is not None and not c["needs_manual"]]
+        for part in sorted({c.part for c in cells.values()}):
+            ids = [g for g, c in cells.items() if c.part == part and g in got]
+            row[part] = (f"{sum(got[g]['score'] for g in ids):g}/"
+                         f"{sum(got[g]['max_score'] for g in ids):g}")
+        auto = [got[g] for g, c in cells.items() if c.automatic and g in got]
         row["auto"] = f"{sum(c['score'] for c in auto):g}/{sum(c['max_score'] for c in auto):g}"
-        pending = sum(c["max_score"] for c in cells.values() if c["needs_manual"])
+        pending = sum(c["max_score"] for c in got.values() if c["needs_manual"])
         row["to grade by hand"] = f"{pending:g} pts"
         rows.append(row)
     return pd.DataFrame(rows).set_index("student")

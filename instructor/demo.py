@@ -21,7 +21,7 @@ from pathlib import Path
 from utils import data
 
 from . import submissions
-from .course import REPO_ROOT, Course, parts_of, score_table
+from .course import REPO_ROOT, Course, graded_cells, score_table
 
 STUDENTS = {
     "demo_full_marks": "the teacher's solution",
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"5. nbgrader export -> {grades.relative_to(course.root)}")
 
     table = score_table({s: v for s, v in course.scores().items() if s in notebooks},
-                        parts_of(course.source_notebook))
+                        graded_cells(course.source_notebook))
     print("\nScores (parts include the points graded by hand, still 0 until graded in formgrader):")
     print(table.to_string())
     print(f"\nDone in {time.perf_counter() - started:.0f} s. Next: grade the hand-graded answers in "

@@ -1,0 +1,289 @@
+"""Grade a whole class: parallel, time-limited, resumable, with progress, a summary and a report.
+
+    python -m instructor.grade                          # every submission under submitted/
+    python -m instructor.grade --students ann bob       # a subset
+    python -m instructor.grade --workers 8 --timeout 600 --force
+    python -m instructor.grade --scheduler tcp://10.0.0.5:8786        # an existing Dask cluster
+    NBGRADER_DB_URL=postgresql://grader@db/cifar10 python -m instructor.grade   # shared gradebook
+
+Each submission is graded by the real ``nbgrader autograde --student S`` in a process of its own,
+so scores land in the gradebook exactly as nbgrader puts them (formgrader, ``nbgrader export``
+and ``generate_feedback`` keep working). The jobs run on a Dask cluster: a local one with
+``--workers`` processes by default, or the one at ``--scheduler`` (its workers need this course
+directory at the same path, e.g. on a shared file system, and the same Python environment).
+
+A submission that is not a valid notebook, that makes nbgrader fail, or that runs past
+``--timeout`` seconds is recorded with its reason and never stops the others. Outcomes are kept
+in ``grading_status.json``; a rerun skips submissions already graded whose file has not changed
+(``--force`` regrades them). At the end: a summary, and ``reports/scores.csv`` plus
+``reports/class_report.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import ASSIGNMENT, REPO_ROOT, Course, graded_cells
+
+STATUS_FILE = "grading_status.json"
+
+
+@dataclass
+class Outcome:
+    """What happened to one submission."""
+
+    student: str
+    status: str          # graded | invalid | failed | timeout
+    seconds: float
+    digest: str          # sha256 of the submitted notebook, to notice a resubmission
+    reason: str = ""
+
+
+def digest_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started (nbgrader's kernel runs in a session of its own)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    family = parent.children(recursive=True) + [parent]
+    for process in family:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=10)
+
+
+def last_error(log: str) -> str:
+    """The most telling line of an nbgrader log: its last ERROR or exception line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "Error" in line or "ERROR" in line or "Exception" in line:
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def grade_one(course_root: str, student: str, timeout: float, env: dict | None = None) -> dict:
+    """Autograde one submission with nbgrader in its own process; return an Outcome as a dict.
+
+    Runs on a Dask worker: it only needs the course directory and this package.
+    """
+    course = Course(Path(course_root))
+    notebook = course.submitted_notebook(student)
+    started = time.perf_counter()
+    digest = digest_of(notebook)
+
+    def outcome(status: str, reason: str = "") -> dict:
+        return asdict(Outcome(student, status, round(time.perf_counter() - started, 2), digest, reason))
+
+    try:
+        nbformat.validate(nbformat.read(notebook, as_version=4))
+    except Exception as error:  # not JSON, not a notebook, a broken schema
+        return outcome("invalid", f"not a valid notebook: {type(error).__name__}: {str(error)[:200]}")
+
+    full_env = {**os.environ, **(env or {}),
+                "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
+         "--student", student],
+        cwd=course_root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(process.pid)
+        process.communicate()
+        return outcome("timeout", f"still running after {timeout:g} s: stopped")
+    if process.returncode != 0:
+        return outcome("failed", last_error(log))
+    return outcome("graded")
+
+
+# --------------------------------------------------------------------------------------------
+# The class
+# --------------------------------------------------------------------------------------------
+
+def find_submissions(course: Course, students: list[str] | None = None) -> list[str]:
+    """Students with a submitted notebook, sorted; *students* narrows the list (and must exist)."""
+    found = sorted(p.parent.parent.name for p in (course.root / "submitted").glob(
+        f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"))
+    if students:
+        missing = sorted(set(students) - set(found))
+        if missing:
+            raise SystemExit(f"No submission from: {', '.join(missing)}")
+        found = [s for s in found if s in set(students)]
+    return found
+
+
+def read_status(course: Course) -> dict[str, dict]:
+    path = course.root / STATUS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_status(course: Course, status: dict[str, dict]) -> None:
+    path = course.root / STATUS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(status, indent=1, sort_keys=True))
+    tmp.replace(path)  # atomic: an interrupted run never leaves half a file
+
+
+def to_grade(course: Course, students: list[str], status: dict, force: bool) -> list[str]:
+    """Leave out submissions graded before whose file has not changed since (unless *force*)."""
+    if force:
+        return students
+    return [s for s in students
+            if status.get(s, {}).get("status") != "graded"
+            or status[s].get("digest") != digest_of(course.submitted_notebook(s))]
+
+
+def make_client(workers: int, scheduler: str | None):
+    """A Dask client: to the cluster at *scheduler*, or to a new local cluster of *workers* processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=40)
+    return Client(cluster)
+
+
+def grade_class(course: Course, students: list[str], *, workers: int, timeout: float,
+                scheduler: str | None = None, env: dict | None = None) -> list[dict]:
+    """Grade *students* in parallel; record each outcome in the status file as it arrives."""
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    status = read_status(course)
+    outcomes = []
+    with make_client(workers, scheduler) as client:
+        futures = [client.submit(grade_one, str(course.root), s, timeout, env, key=f"grade-{s}",
+                                 pure=False) for s in students]
+        with tqdm(total=len(futures), unit="submission", desc="Grading", file=sys.stdout) as bar:
+            for future in as_completed(futures):
+                result = future.result()
+                outcomes.append(result)
+                status[result["student"]] = result
+                write_status(course, status)
+                bar.set_postfix_str(f"{result['student']}: {result['status']}")
+                bar.update()
+    return outcomes
+
+
+def summary(outcomes: list[dict], skipped: int, seconds: float) -> str:
+    """A few lines for the terminal: counts, speed, and every submission that was not graded."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o["status"]] = counts.get(o["status"], 0) + 1
+    lines = [f"{len(outcomes)} submissions in {seconds:.0f} s "
+             f"({60 * len(outcomes) / seconds:.1f} per minute)" if outcomes and seconds
+             else "Nothing to grade."]
+    if outcomes:
+        lines.append("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+                     + f"; median {statistics.median(o['seconds'] for o in outcomes):.1f} s each")
+    if skipped:
+        lines.append(f"  {skipped} skipped: graded before and unchanged (--force regrades them)")
+    for o in sorted(outcomes, key=lambda o: o["student"]):
+        if o["status"] != "graded":
+            lines.append(f"  {o['student']}: {o['status']}: {o['reason']}")
+    return "\n".join(lines)
+
+
+def class_report(course: Course, out_dir: Path) -> tuple[Path, Path]:
+    """Write per-student scores (CSV) and a one-page picture of the class (PNG)."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells = graded_cells(course.source_notebook)
+    scores = course.scores()
+    status = read_status(course)
+    rows = []
+    for student in sorted(set(scores) | set(status)):
+        got = scores.get(student, {})
+        row = {"student": student, "status": status.get(student, {}).get("status", "graded"),
+               "seconds": status.get(student, {}).get("seconds")}
+        for part in sorted({c.part for c in cells.values()}):
+            row[part] = sum(got[g]["score"] for g, c in cells.items() if c.part == part and g in got)
+        row["auto"] = sum(got[g]["score"] for g, c in cells.items() if c.automatic and g in got)
+        row["total"] = sum(c["score"] for c in got.values())
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("student")
+    csv = out_dir / "scores.csv"
+    table.to_csv(csv)
+
+    tests = [g for g, c in cells.items() if c.automatic]
+    pass_rate = pd.Series({g: sum(1 for s in scores.values() if g in s and s[g]["score"] == s[g]["max_score"])
+                           / max(len(scores), 1) for g in tests})
+    max_auto = sum(next(iter(scores.values()))[g]["max_score"] for g in tests) if scores else 1
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [1, 1.6, 1]})
+    axes[0].hist(table["auto"], bins=range(0, int(max_auto) + 2), color="tab:blue", edgecolor="white")
+    axes[0].set(title=f"Automatic score (of {max_auto:g})", xlabel="points", ylabel="students")
+    axes[0].yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axes[1].barh(pass_rate.index[::-1], pass_rate.values[::-1] * 100, color="tab:green")
+    axes[1].set(title="Test cells passed", xlabel="% of submissions", xlim=(0, 100))
+    axes[1].tick_params(axis="y", labelsize=8)
+    slowest = table["seconds"].dropna().sort_values().tail(10)
+    colours = ["tab:red" if table.loc[s, "status"] != "graded" else "tab:gray" for s in slowest.index]
+    axes[2].barh(slowest.index, slowest.values, color=colours)
+    axes[2].set(title="Slowest submissions (red: not graded)", xlabel="seconds")
+    counts = table["status"].value_counts().to_dict()
+    fig.suptitle(f"{ASSIGNMENT}: {len(table)} submissions, "
+                 + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    fig.tight_layout()
+    png = out_dir / "class_report.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return csv, png
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--course", type=Path, default=REPO_ROOT, help="the course directory")
+    parser.add_argument("--students", nargs="+", help="grade only these students")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="parallel graders on this machine (default: the number of cores)")
+    parser.add_argument("--timeout", type=float, default=300,
+                        help="seconds one submission may take in all (default 300)")
+    parser.add_argument("--force", action="store_true", help="regrade submissions graded before")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler to grade on")
+    parser.add_argument("--reports", type=Path, help="where the class report goes "
+                        "(default: reports/ in the course directory)")
+    args = parser.parse_args(argv)
+
+    course = Course(args.course.resolve())
+    students = find_submissions(course, args.students)
+    pending = to_grade(course, students, read_status(course), args.force)
+    print(f"{len(students)} submissions, {len(pending)} to grade, on "
+          f"{args.scheduler or f'{args.workers} local workers'}; time limit {args.timeout:g} s each.")
+    started = time.perf_counter()
+    outcomes = grade_class(course, pending, workers=args.workers, timeout=args.timeout,
+                           scheduler=args.scheduler) if pending else []
+    print(summary(outcomes, len(students) - len(pending), time.perf_counter() - started))
+    csv, png = class_report(course, args.reports or course.root / "reports")
+    print(f"Class report: {csv} and {png}")
+    return 0 if all(o["status"] == "graded" for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
