@@ -31,3 +31,19 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
 # A student who deletes a test cell gets it back (re-added from the gradebook) rather than skipping it.
 c.OverwriteCells.add_missing_cells = True
+
+# Two fixes for odd submissions (see instructor/preprocessors.py): a duplicated graded cell no
+# longer stops grading, and one huge output is cut to a readable size.
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
+    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+
+from instructor.preprocessors import DropEmptyNbgraderMetadata, TruncateLongOutputs  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, DropEmptyNbgraderMetadata, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [
+    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateLongOutputs,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

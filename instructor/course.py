@@ -26,6 +26,7 @@ class Course:
     """An nbgrader course directory (``nbgrader_config.py``, ``source/``, ``release/`` ...)."""
 
     root: Path
+    db_url: str | None = None  # the gradebook; None: as nbgrader_config.py chooses it
 
     @classmethod
     def copy_of(cls, target: Path, source_root: Path = REPO_ROOT) -> "Course":
@@ -111,16 +112,35 @@ class Course:
 
     # -- results ----------------------------------------------------------------------------
     @property
-    def db_url(self) -> str:
-        """The gradebook, as nbgrader_config.py chooses it."""
-        return os.environ.get("NBGRADER_DB_URL") or f"sqlite:///{self.root / 'gradebook.db'}"
+    def gradebook_url(self) -> str:
+        """The gradebook's URL: the one given, else as nbgrader_config.py chooses it."""
+        return (self.db_url or os.environ.get("NBGRADER_DB_URL")
+                or f"sqlite:///{self.root / 'gradebook.db'}")
+
+    def hold_for_review(self, student: str, note: str) -> None:
+        """Set a submission's automatic scores to 0 as manual grades, with *note* as comment.
+
+        Its total then counts nothing automatic until an instructor has looked at it and set
+        the scores in formgrader.
+        """
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.gradebook_url, course_id="cifar10-keras") as gb:
+            submission = gb.find_submission(ASSIGNMENT, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.auto_score is not None:
+                        grade.manual_score = 0
+                for comment in notebook.comments[:1]:
+                    comment.manual_comment = note
+            gb.db.commit()
 
     def scores(self) -> dict[str, dict[str, dict]]:
         """Per student, per graded cell: {'score', 'max_score', 'auto_score', 'needs_manual'}."""
         from nbgrader.api import Gradebook
 
         out: dict[str, dict[str, dict]] = {}
-        with Gradebook(self.db_url, course_id="cifar10-keras") as gb:
+        with Gradebook(self.gradebook_url, course_id="cifar10-keras") as gb:
             assignment = gb.find_assignment(ASSIGNMENT)
             for submission in assignment.submissions:
                 cells = {}

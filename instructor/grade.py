@@ -25,18 +25,23 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
 
+from . import sandbox, tamper
 from .course import ASSIGNMENT, REPO_ROOT, Course, graded_cells
 
 STATUS_FILE = "grading_status.json"
+LOG_DIR = "grading_logs"  # nbgrader's output for each submission, for course staff
+DONE = ("graded", "flagged")  # outcomes a rerun keeps while the submission is unchanged
 
 
 @dataclass
@@ -44,7 +49,7 @@ class Outcome:
     """What happened to one submission."""
 
     student: str
-    status: str          # graded | invalid | failed | timeout
+    status: str          # graded | flagged (held for review) | invalid | failed | timeout
     seconds: float
     digest: str          # sha256 of the submitted notebook, to notice a resubmission
     reason: str = ""
@@ -72,20 +77,26 @@ def kill_tree(pid: int) -> None:
 
 
 def last_error(log: str) -> str:
-    """The most telling line of an nbgrader log: its last ERROR or exception line."""
+    """The most telling line of an nbgrader log: the exception that stopped it, if any."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     for line in reversed(lines):
-        if "Error" in line or "ERROR" in line or "Exception" in line:
+        if re.match(r"^[\w.]*(Error|Exception)\b.*", line):
+            return line[:300]
+    for line in reversed(lines):
+        if "ERROR" in line and "see the the above traceback" not in line:
             return line[:300]
     return lines[-1][:300] if lines else "no output"
 
 
-def grade_one(course_root: str, student: str, timeout: float, env: dict | None = None) -> dict:
+def grade_one(course_root: str, student: str, timeout: float, env: dict | None = None,
+              sandboxed: bool = True) -> dict:
     """Autograde one submission with nbgrader in its own process; return an Outcome as a dict.
 
-    Runs on a Dask worker: it only needs the course directory and this package.
+    With *sandboxed*, the notebook's kernel runs in the bubblewrap sandbox of
+    :mod:`instructor.sandbox`. Runs on a Dask worker: it only needs the course directory and
+    this package.
     """
-    course = Course(Path(course_root))
+    course = Course(Path(course_root), db_url=(env or {}).get("NBGRADER_DB_URL"))
     notebook = course.submitted_notebook(student)
     started = time.perf_counter()
     digest = digest_of(notebook)
@@ -94,25 +105,41 @@ def grade_one(course_root: str, student: str, timeout: float, env: dict | None =
         return asdict(Outcome(student, status, round(time.perf_counter() - started, 2), digest, reason))
 
     try:
-        nbformat.validate(nbformat.read(notebook, as_version=4))
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
     except Exception as error:  # not JSON, not a notebook, a broken schema
         return outcome("invalid", f"not a valid notebook: {type(error).__name__}: {str(error)[:200]}")
+    findings = tamper.find_tampering(nb, tamper.trusted_sources(course.release_notebook))
 
     full_env = {**os.environ, **(env or {}),
                 "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
-         "--student", student],
-        cwd=course_root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        log, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_tree(process.pid)
-        process.communicate()
-        return outcome("timeout", f"still running after {timeout:g} s: stopped")
+    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
+               "--student", student]
+    with tempfile.TemporaryDirectory(prefix="cifar10-grading-") as private:
+        if sandboxed:
+            full_env["JUPYTER_PATH"] = str(sandbox.install_kernelspec(Path(private) / "jupyter"))
+            (Path(private) / "sockets").mkdir()
+            command += sandbox.nbgrader_args(Path(private) / "sockets")
+        process = subprocess.Popen(command, cwd=course_root, env=full_env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            log, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process.pid)
+            log = process.communicate()[0] + f"\n[grade] stopped after {timeout:g} s\n"
+            return outcome("timeout", f"still running after {timeout:g} s: stopped")
+        finally:
+            sandbox.remove_empty_cgroups()
+            logs = course.root / LOG_DIR
+            logs.mkdir(exist_ok=True)
+            (logs / f"{student}.log").write_text(log if "log" in locals() else "")
     if process.returncode != 0:
         return outcome("failed", last_error(log))
+    if findings:
+        reason = "held for review, automatic scores set to 0: " + "; ".join(findings)[:500]
+        course.hold_for_review(student, reason)
+        return outcome("flagged", reason)
     return outcome("graded")
 
 
@@ -149,7 +176,7 @@ def to_grade(course: Course, students: list[str], status: dict, force: bool) -> 
     if force:
         return students
     return [s for s in students
-            if status.get(s, {}).get("status") != "graded"
+            if status.get(s, {}).get("status") not in DONE
             or status[s].get("digest") != digest_of(course.submitted_notebook(s))]
 
 
@@ -165,7 +192,8 @@ def make_client(workers: int, scheduler: str | None):
 
 
 def grade_class(course: Course, students: list[str], *, workers: int, timeout: float,
-                scheduler: str | None = None, env: dict | None = None) -> list[dict]:
+                scheduler: str | None = None, env: dict | None = None,
+                sandboxed: bool = True) -> list[dict]:
     """Grade *students* in parallel; record each outcome in the status file as it arrives."""
     from distributed import as_completed
     from tqdm import tqdm
@@ -173,8 +201,8 @@ def grade_class(course: Course, students: list[str], *, workers: int, timeout: f
     status = read_status(course)
     outcomes = []
     with make_client(workers, scheduler) as client:
-        futures = [client.submit(grade_one, str(course.root), s, timeout, env, key=f"grade-{s}",
-                                 pure=False) for s in students]
+        futures = [client.submit(grade_one, str(course.root), s, timeout, env, sandboxed,
+                                 key=f"grade-{s}", pure=False) for s in students]
         with tqdm(total=len(futures), unit="submission", desc="Grading", file=sys.stdout) as bar:
             for future in as_completed(futures):
                 result = future.result()
@@ -267,22 +295,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one submission may take in all (default 300)")
     parser.add_argument("--force", action="store_true", help="regrade submissions graded before")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler to grade on")
+    parser.add_argument("--no-sandbox", dest="sandboxed", action="store_false",
+                        help="run student code without the bubblewrap sandbox (not recommended)")
     parser.add_argument("--reports", type=Path, help="where the class report goes "
                         "(default: reports/ in the course directory)")
     args = parser.parse_args(argv)
 
     course = Course(args.course.resolve())
+    if args.sandboxed and not sandbox.available():
+        raise SystemExit("bubblewrap is not installed (Debian: apt-get install bubblewrap); install "
+                         "it, or grade without isolation with --no-sandbox.")
     students = find_submissions(course, args.students)
     pending = to_grade(course, students, read_status(course), args.force)
     print(f"{len(students)} submissions, {len(pending)} to grade, on "
-          f"{args.scheduler or f'{args.workers} local workers'}; time limit {args.timeout:g} s each.")
+          f"{args.scheduler or f'{args.workers} local workers'}; time limit {args.timeout:g} s each"
+          f"{'' if args.sandboxed else '; NO SANDBOX'}.")
     started = time.perf_counter()
     outcomes = grade_class(course, pending, workers=args.workers, timeout=args.timeout,
-                           scheduler=args.scheduler) if pending else []
+                           scheduler=args.scheduler, sandboxed=args.sandboxed) if pending else []
     print(summary(outcomes, len(students) - len(pending), time.perf_counter() - started))
     csv, png = class_report(course, args.reports or course.root / "reports")
     print(f"Class report: {csv} and {png}")
-    return 0 if all(o["status"] == "graded" for o in outcomes) else 1
+    return 0 if all(o["status"] in DONE for o in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ import nbformat
 import psutil
 import pytest
 
-from instructor import grade, submissions
+from instructor import grade, sandbox, submissions
 from instructor.course import Course
+
+pytestmark = pytest.mark.skipif(not sandbox.available(), reason="needs bubblewrap (.ci/run installs it)")
 
 
 @pytest.fixture

@@ -1,0 +1,202 @@
+"""The tamper and fault suite: hostile and broken submissions graded next to an honest one.
+
+    python -m instructor.attacks            # grade them all in a scratch course; print the table
+
+Each attack is a notebook a student could hand in: the untouched release, the full solution or
+the solution with two mistakes, plus cells that attack the grader. Every attack must end with no
+more points than its notebook earns without the attack, leave the originals, the gradebook and
+the other students' results alone, and not stop the grading of the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from . import grade, sandbox, submissions
+from .course import Course
+
+REPORT = "ATTACK RESULT:"  # attack cells print what happened after this marker
+
+
+@dataclass
+class Attack:
+    name: str
+    what: str
+    base: str                  # release | solved | mistakes: the notebook the attack starts from
+    code: str | None = None    # an attack cell, inserted after the cell with grade_id *after*
+    after: str = "load_cifar10"
+    needs_process_limit: bool = False
+
+
+def reported(code: str) -> str:
+    """Wrap attack code so that the cell prints what happened instead of stopping with an error."""
+    body = "\n".join("    " + line for line in code.strip().splitlines())
+    return (f"try:\n{body}\nexcept BaseException as error:\n"
+            f"    print({REPORT!r}, 'blocked:', type(error).__name__, str(error)[:120])")
+
+
+ATTACKS = [
+    Attack("read_teacher_notebook", "reads the teacher notebook (solutions, hidden tests) from disk",
+           "release", reported('''
+text = open("../../../source/cifar10_keras/cifar10_keras.ipynb").read()
+print("ATTACK RESULT:", "read the teacher notebook:", len(text), "characters")''')),
+    Attack("write_gradebook", "writes full marks into the gradebook with sqlite3",
+           "release", reported('''
+import sqlite3
+db = sqlite3.connect("file:../../../gradebook.db?mode=rw", uri=True)
+db.execute("UPDATE grade SET manual_score = 99")
+db.commit()
+print("ATTACK RESULT:", "wrote the gradebook")''')),
+    Attack("monkeypatch_helpers", "rebinds the test helpers and numpy so that every check passes",
+           "release", '''
+import utils.checks
+for name in ("call", "unpack", "check_model", "check_layers", "check_param_count",
+             "check_images", "check_onehot", "check_binary_labels", "check_training"):
+    setattr(utils.checks, name, lambda *args, **kwargs: (None, None, None, None))
+np.allclose = lambda *args, **kwargs: True
+print("ATTACK RESULT:", "patched the helpers")'''),
+    Attack("replace_after_test", "fixes a wrong function only after its test cells ran",
+           "mistakes", '''
+def build_convolution_nn():
+    return keras.Sequential([keras.Input(shape=(32, 32, 3)), layers.Flatten(),
+                             layers.Dense(10, activation="softmax")])''',
+           after="test_build_convolution_nn_hidden"),
+    Attack("delete_and_duplicate_cells", "deletes a test cell and duplicates another as a no-op",
+           "release"),
+    Attack("fork_bomb", "forks without end", "solved", reported('''
+import os, time
+while True:
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)'''), needs_process_limit=True),
+    Attack("memory_hog", "allocates far more memory than the limit", "solved", reported('''
+def hog():
+    blocks = []
+    while True:
+        blocks.append(bytearray(2**28))
+hog()''')),
+    Attack("network", "opens network sockets: the internet and the grader's own database port",
+           "release", reported('''
+import socket
+for host, port in (("pypi.org", 443), ("127.0.0.1", 5432)):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        print("ATTACK RESULT:", "connected to", host, port)
+    except OSError as error:
+        print("ATTACK RESULT:", "blocked:", host, port, type(error).__name__)''')),
+    Attack("sleep_forever", "sleeps forever in one cell", "solved", '''
+import time
+time.sleep(10**9)'''),
+    Attack("print_100mb", "prints 100 MB", "solved", '''
+print("x" * 100_000_000)'''),
+    Attack("delete_files", "deletes every file it can reach, its own folder included",
+           "solved", reported('''
+import os, shutil
+for path in ("../../../submitted", "../../../source", "../../../gradebook.db",
+             "../../../autograded", os.getcwd(), "/work", "/tmp"):
+    shutil.rmtree(path, ignore_errors=True)
+    print("ATTACK RESULT:", "still there" if os.path.exists(path) else "gone or never seen", path)'''),
+           after="test_train_binary_classifier_hidden"),
+    Attack("not_json", "is not valid JSON", "release"),
+]
+
+EARNED = {"release": 0, "solved": 22, "mistakes": 15}
+
+
+def build(attack: Attack, release: Path, source: Path) -> nbformat.NotebookNode | bytes:
+    """The notebook a student running *attack* hands in."""
+    if attack.name == "not_json":
+        return b'{"cells": [ "this is not a notebook'
+    solved = submissions.solved(release, source)
+    nb = {"release": lambda: nbformat.read(release, as_version=4), "solved": lambda: solved,
+          "mistakes": lambda: submissions.with_mistakes(solved)}[attack.base]()
+    nb = copy.deepcopy(nb)
+    if attack.name == "delete_and_duplicate_cells":
+        nb.cells.remove(submissions.find_cell(nb, "test_build_multilayer_nn_hidden"))
+        duplicate = copy.deepcopy(submissions.find_cell(nb, "test_load_cifar10_basic"))
+        duplicate.source = 'print("passed")'
+        nb.cells.insert(nb.cells.index(submissions.find_cell(nb, "test_load_cifar10_basic")), duplicate)
+    if attack.code:
+        index = nb.cells.index(submissions.find_cell(nb, attack.after)) + 1
+        nb.cells.insert(index, nbformat.v4.new_code_cell(attack.code.strip()))
+    return nb
+
+
+def attack_reports(course: Course, student: str) -> list[str]:
+    """What the attack cells printed in the autograded notebook (or the error they ended with)."""
+    path = course.autograded_notebook(student)
+    if not path.is_file():
+        return []
+    lines = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", ""))
+            lines += [line.split(REPORT, 1)[1].strip() for line in text.splitlines() if REPORT in line]
+            if output.get("output_type") == "error" and "ename" in output and not cell.get(
+                    "metadata", {}).get("nbgrader", {}).get("grade"):
+                lines.append(f"cell stopped: {output['ename']}")
+    return lines
+
+
+def run_suite(root: Path, workers: int = 2, env: dict | None = None) -> list[dict]:
+    """Grade every attack and a full-marks control together; return one row per submission."""
+    course = Course.copy_of(root)
+    course.generate_release()
+    attacks = [a for a in ATTACKS if not a.needs_process_limit or sandbox.process_limit_available()]
+    for attack in attacks:
+        course.submit(attack.name, build(attack, course.release_notebook, course.source_notebook))
+    course.submit("control_full_marks",
+                  submissions.solved(course.release_notebook, course.source_notebook))
+    originals = {p: hashlib.sha256(p.read_bytes()).hexdigest()
+                 for p in sorted((course.root / "submitted").rglob("*")) if p.is_file()}
+    source_digest = hashlib.sha256(course.source_notebook.read_bytes()).hexdigest()
+    outcomes = {o["student"]: o for o in grade.grade_class(
+        course, grade.find_submissions(course), workers=workers, timeout=300, env=env)}
+    scores = course.scores()
+    untouched = all(hashlib.sha256(p.read_bytes()).hexdigest() == d for p, d in originals.items()
+                    if p.exists()) and all(p.exists() for p in originals)
+    untouched = untouched and hashlib.sha256(course.source_notebook.read_bytes()).hexdigest() == source_digest
+    rows = []
+    for attack in [*attacks, Attack("control_full_marks", "an honest full-marks submission", "solved")]:
+        got = scores.get(attack.name, {})
+        points = sum(c["score"] for c in got.values())
+        rows.append({"attack": attack.name, "what": attack.what,
+                     "status": outcomes[attack.name]["status"],
+                     "reason": outcomes[attack.name]["reason"],
+                     "observed": "; ".join(attack_reports(course, attack.name)) or "-",
+                     "points": points, "earned": EARNED[attack.base],
+                     "ok": points <= EARNED[attack.base] and untouched})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| Attack | What it does | Grading outcome | What the attack saw | Points (earned without the attack) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        outcome = r["status"] + (f": {r['reason'][:90]}" if r["reason"] else "")
+        lines.append(f"| `{r['attack']}` | {r['what']} | {outcome} | {r['observed'][:160]} | "
+                     f"{r['points']:g} ({r['earned']}) |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="cifar10-attacks-") as tmp:
+        rows = run_suite(Path(tmp) / "course", args.workers)
+    print(markdown(rows))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
