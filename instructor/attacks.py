@@ -82,7 +82,7 @@ while True:
 def hog():
     blocks = []
     while True:
-        blocks.append(bytearray(2**28))
+        blocks.append(np.ones(2**27))  # 1 GiB, every page touched
 hog()''')),
     Attack("network", "opens network sockets: the internet and the grader's own database port",
            "release", reported('''

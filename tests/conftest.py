@@ -20,4 +20,4 @@ def synthetic_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def grading_env(synthetic_dir):
     """Environment for nbgrader runs: the synthetic data, and a short per-cell time limit."""
-    return {"CIFAR10_DIR": str(synthetic_dir), "NBGRADER_CELL_TIMEOUT": "20"}
+    return {"CIFAR10_DIR": str(synthetic_dir), "NBGRADER_CELL_TIMEOUT": "30"}
