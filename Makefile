@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test release lab benchmark speed clean-grading
+.PHONY: setup demo test release lab grade attacks benchmark speed clean-grading
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: setup                 ## unit and end-to-end tests (offline, synthetic dat
 release: setup              ## regenerate release/ from source/ (then commit it)
 	$(BIN)/nbgrader generate_assignment cifar10_keras --force
 
+grade: setup                ## grade every submission under submitted/ (parallel, sandboxed)
+	$(BIN)/python -m instructor.grade
+
+attacks: setup              ## the tamper and fault suite, graded in a scratch course
+	$(BIN)/python -m instructor.attacks
+
 lab: setup                  ## JupyterLab with the nbgrader extensions, in this course directory
 	$(BIN)/jupyter lab
 
@@ -42,4 +48,4 @@ speed: setup                ## plain model.fit against the tuned input pipeline,
 	$(BIN)/python -m instructor.benchmark --speed
 
 clean-grading:              ## forget the demo class: gradebook, submissions, grades, feedback
-	rm -rf gradebook.db submitted autograded/*/ feedback grades.csv
+	rm -rf gradebook.db submitted autograded/*/ feedback grades.csv grading_status.json grading_logs reports

@@ -21,6 +21,18 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def nbgrader_env(extra: dict | None = None) -> dict:
+    """The environment nbgrader runs in: this one, plus *extra*, with this interpreter's bin first.
+
+    nbgrader starts helpers (alembic, the kernel) by name, so they must come from this environment.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(extra or {})
+    return env
+
+
 @dataclass
 class Course:
     """An nbgrader course directory (``nbgrader_config.py``, ``source/``, ``release/`` ...)."""
@@ -58,13 +70,8 @@ class Course:
     def nbgrader(self, *args: str, env: dict | None = None, check: bool = True,
                  cwd: Path | None = None) -> subprocess.CompletedProcess:
         """Run ``nbgrader ARGS`` in the course directory; raise with its log if it fails."""
-        full_env = dict(os.environ)
-        # nbgrader starts helpers (alembic, the kernel) by name: make this interpreter's first.
-        full_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full_env.get("PATH", "")
-        full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        full_env.update(env or {})
         result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd or self.root,
-                                env=full_env, capture_output=True, text=True)
+                                env=nbgrader_env(env), capture_output=True, text=True)
         if check and result.returncode != 0:
             raise RuntimeError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"
                                f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}")

@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox, tamper
-from .course import ASSIGNMENT, REPO_ROOT, Course, graded_cells
+from .course import ASSIGNMENT, REPO_ROOT, Course, graded_cells, nbgrader_env
 
 STATUS_FILE = "grading_status.json"
 LOG_DIR = "grading_logs"  # nbgrader's output for each submission, for course staff
@@ -111,9 +111,7 @@ def grade_one(course_root: str, student: str, timeout: float, env: dict | None =
         return outcome("invalid", f"not a valid notebook: {type(error).__name__}: {str(error)[:200]}")
     findings = tamper.find_tampering(nb, tamper.trusted_sources(course.release_notebook))
 
-    full_env = {**os.environ, **(env or {}),
-                "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    full_env = nbgrader_env(env)
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
                "--student", student]
     with tempfile.TemporaryDirectory(prefix="cifar10-grading-") as private:

@@ -59,9 +59,12 @@ def test_every_graded_function_has_a_self_check_before_its_tests():
 
 
 @pytest.mark.timeout(900)
-def test_teacher_notebook_runs_top_to_bottom_in_fast_mode(synthetic_dir, monkeypatch, tmp_path):
+def test_teacher_notebook_runs_top_to_bottom_in_fast_mode(monkeypatch, tmp_path):
     """With a tiny data set every cell runs, long training included, and every visible test passes."""
-    monkeypatch.setenv("CIFAR10_DIR", str(synthetic_dir))
+    from utils.data import write_synthetic_cifar10
+
+    data = write_synthetic_cifar10(tmp_path / "cifar10", train_per_class=6, test_per_class=2)
+    monkeypatch.setenv("CIFAR10_DIR", str(data))
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     nb = nbformat.read(SOURCE, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",

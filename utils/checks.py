@@ -410,8 +410,8 @@ def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *
         raise AssertionError(f"The SGD learning rate is {record.learning_rate or 0:.4g}; it should be "
                              f"{learning_rate} (keras.optimizers.SGD(learning_rate={learning_rate})).")
     if not any("acc" in key for key in record.history_keys):
-        raise AssertionError(f"Training does not report accuracy: compile with "
-                             f"metrics=['accuracy'].")
+        raise AssertionError("Training does not report accuracy: compile with "
+                             "metrics=['accuracy'].")
     if fit["epochs"] != epochs:
         raise AssertionError(f"model.fit ran for {fit['epochs']} epochs; the task asks for {epochs}.")
     if fit["batch_size"] != batch_size:
