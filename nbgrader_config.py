@@ -26,6 +26,9 @@ if os.environ.get("NBGRADER_DB_URL"):
 # One cell that runs past this is interrupted and marked with an error; grading goes on.
 c.Execute.timeout = int(os.environ.get("NBGRADER_CELL_TIMEOUT", "60"))
 c.Execute.interrupt_on_timeout = True
+# After a cell finishes, its remaining output may take a while to arrive (a cell that printed
+# 100 MB, a busy machine); nbclient's default 4 s would fail the whole submission.
+c.Execute.iopub_timeout = 30
 
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
