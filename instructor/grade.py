@@ -121,17 +121,18 @@ def grade_one(course_root: str, student: str, timeout: float, env: dict | None =
             command += sandbox.nbgrader_args(Path(private) / "sockets")
         process = subprocess.Popen(command, cwd=course_root, env=full_env, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        timed_out = False
         try:
             log, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_tree(process.pid)
             log = process.communicate()[0] + f"\n[grade] stopped after {timeout:g} s\n"
-            return outcome("timeout", f"still running after {timeout:g} s: stopped")
-        finally:
-            sandbox.remove_empty_cgroups()
-            logs = course.root / LOG_DIR
-            logs.mkdir(exist_ok=True)
-            (logs / f"{student}.log").write_text(log if "log" in locals() else "")
+            timed_out = True
+        sandbox.remove_empty_cgroups()
+    (course.root / LOG_DIR).mkdir(exist_ok=True)
+    (course.root / LOG_DIR / f"{student}.log").write_text(log)
+    if timed_out:
+        return outcome("timeout", f"still running after {timeout:g} s: stopped")
     if process.returncode != 0:
         return outcome("failed", last_error(log))
     if findings:
