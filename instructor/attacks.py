@@ -161,14 +161,13 @@ def run_suite(root: Path, workers: int = 2, env: dict | None = None) -> list[dic
     source_digest = hashlib.sha256(course.source_notebook.read_bytes()).hexdigest()
     outcomes = {o["student"]: o for o in grade.grade_class(
         course, grade.find_submissions(course), workers=workers, timeout=300, env=env)}
-    scores = course.scores()
+    totals = course.totals()
     untouched = all(hashlib.sha256(p.read_bytes()).hexdigest() == d for p, d in originals.items()
                     if p.exists()) and all(p.exists() for p in originals)
     untouched = untouched and hashlib.sha256(course.source_notebook.read_bytes()).hexdigest() == source_digest
     rows = []
     for attack in [*attacks, Attack("control_full_marks", "an honest full-marks submission", "solved")]:
-        got = scores.get(attack.name, {})
-        points = sum(c["score"] for c in got.values())
+        points = totals.get(attack.name, 0)
         rows.append({"attack": attack.name, "what": attack.what,
                      "status": outcomes[attack.name]["status"],
                      "reason": outcomes[attack.name]["reason"],

@@ -142,6 +142,11 @@ class Course:
                     comment.manual_comment = note
             gb.db.commit()
 
+    def totals(self) -> dict[str, float]:
+        """Each student's points in all: automatic and manual scores together, as formgrader sums them."""
+        return {student: sum(cell["score"] for cell in cells.values())
+                for student, cells in self.scores().items()}
+
     def scores(self) -> dict[str, dict[str, dict]]:
         """Per student, per graded cell: {'score', 'max_score', 'auto_score', 'needs_manual'}."""
         from nbgrader.api import Gradebook

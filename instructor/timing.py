@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             course.autograde("timing", check=True)
             seconds.append(time.perf_counter() - started)
-            score = sum(c["score"] for c in course.scores()["timing"].values())
+            score = course.totals()["timing"]
             print(f"run {run}: {seconds[-1]:.1f} s, {score:g} points")
     print(f"median of {args.runs}: {statistics.median(seconds):.1f} s per submission")
 
