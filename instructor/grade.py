@@ -190,6 +190,17 @@ def make_client(workers: int, scheduler: str | None):
     return Client(cluster)
 
 
+def thread_limits(workers: int) -> dict[str, str]:
+    """Share this machine's cores among the graders instead of every kernel using all of them.
+
+    TensorFlow and OpenMP size their thread pools to the whole machine by default; with one
+    grader per core that oversubscribes the CPU *workers*-fold.
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
+            "OMP_NUM_THREADS": threads}
+
+
 def grade_class(course: Course, students: list[str], *, workers: int, timeout: float,
                 scheduler: str | None = None, env: dict | None = None,
                 sandboxed: bool = True) -> list[dict]:
@@ -197,6 +208,8 @@ def grade_class(course: Course, students: list[str], *, workers: int, timeout: f
     from distributed import as_completed
     from tqdm import tqdm
 
+    if not scheduler:
+        env = {**thread_limits(workers), **(env or {})}
     status = read_status(course)
     outcomes = []
     with make_client(workers, scheduler) as client:

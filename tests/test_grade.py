@@ -45,9 +45,9 @@ def test_a_class_is_graded_in_parallel_with_a_summary_and_a_report(course, capsy
     assert "not_json: invalid: not a valid notebook" in out
 
     # Scores are in the gradebook as nbgrader autograde puts them: export sees them.
-    scores = course.scores()
-    assert sum(c["score"] for c in scores["full"].values()) == 22
-    assert sum(c["score"] for c in scores["untouched"].values()) == 0
+    totals = course.totals()
+    assert totals["full"] == 22
+    assert totals["untouched"] == 0
     export = course.export_grades(course.root / "grades.csv").read_text()
     assert ",full," in export and ",untouched," in export
 
@@ -71,7 +71,7 @@ def test_a_rerun_skips_what_is_graded_and_regrades_a_resubmission(course, capsys
     assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
     out = capsys.readouterr().out
     assert "1 submissions in" in out and "1 skipped" in out
-    assert sum(c["score"] for c in course.scores()["bob"].values()) == 15
+    assert course.totals()["bob"] == 15
 
     assert grade.main(["--course", str(course.root), "--students", "ann", "--force"]) == 0
     assert "1 submissions in" in capsys.readouterr().out
@@ -112,9 +112,9 @@ def test_grading_on_a_separate_dask_scheduler_and_workers(course, capsys):
         assert grade.main(["--course", str(course.root), "--scheduler", address]) == 0
         out = capsys.readouterr().out
         assert address in out and "2 graded" in out
-        scores = course.scores()
-        assert sum(c["score"] for c in scores["ann"].values()) == 22
-        assert sum(c["score"] for c in scores["bob"].values()) == 0
+        totals = course.totals()
+        assert totals["ann"] == 22
+        assert totals["bob"] == 0
     finally:
         for process in (workers, scheduler):
             grade.kill_tree(process.pid)
@@ -140,7 +140,7 @@ def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, caps
         hand_in(course, ann=full, bob=submissions.with_mistakes(full), cy=full)
         assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
         assert "3 graded" in capsys.readouterr().out
-        totals = {s: sum(c["score"] for c in cells.values()) for s, cells in course.scores().items()}
+        totals = course.totals()
         assert totals == {"ann": 22, "bob": 15, "cy": 22}
         assert not (course.root / "gradebook.db").exists(), "nothing went to SQLite"
         status = json.loads((course.root / grade.STATUS_FILE).read_text())
@@ -149,3 +149,21 @@ def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, caps
         admin.dispose()
         with sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
             connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+
+
+def test_throughput_class_mixes_kinds_evenly():
+    """Every 20 submissions hold the stated mix, and even the first few are not all alike."""
+    from collections import Counter
+
+    from instructor import throughput
+
+    kinds = throughput.kinds(100)
+    for start in range(0, 100, 20):
+        assert Counter(kinds[start:start + 20]) == dict(throughput.MIX)
+    assert len(set(kinds[:5])) >= 3
+
+
+def test_each_local_grader_gets_its_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr(grade.os, "cpu_count", lambda: 32)
+    assert grade.thread_limits(8)["TF_NUM_INTRAOP_THREADS"] == "4"
+    assert grade.thread_limits(64)["OMP_NUM_THREADS"] == "1"
