@@ -152,7 +152,7 @@ def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, caps
 
 
 def test_throughput_class_mixes_kinds_evenly():
-    """Every 20 submissions hold the stated mix, and even the first few are not all alike."""
+    """Every 20 submissions hold the stated mix, and the first ten already mix four kinds."""
     from collections import Counter
 
     from instructor import throughput
@@ -160,7 +160,7 @@ def test_throughput_class_mixes_kinds_evenly():
     kinds = throughput.kinds(100)
     for start in range(0, 100, 20):
         assert Counter(kinds[start:start + 20]) == dict(throughput.MIX)
-    assert len(set(kinds[:5])) >= 3
+    assert len(set(kinds[:10])) >= 4
 
 
 def test_each_local_grader_gets_its_share_of_the_cores(monkeypatch):
