@@ -64,6 +64,7 @@ def test_mlp_run_writes_results_skips_when_done_and_reruns_with_force(data_dir, 
     assert mlp["epoch_times_include_validation"] is False
     assert mlp["validation_seconds_per_epoch_median"] > 0
     assert 0 <= mlp["test_accuracy"] <= 1 and mlp["test_loss"] > 0
+    assert 0 <= mlp["test_accuracy_flip_tta"] <= 1
     assert mlp["final_train_loss"] == mlp["history"]["loss"][-1]
     assert first["models"]["cnn"] == other and first["speed"]["ratio"] == 2.0  # merged, kept
     meta = first["metadata"]
@@ -138,8 +139,31 @@ def test_optimized_model_uses_its_own_training_settings(data_dir, tmp_path):
     out = tmp_path / "results"
     run(data_dir, out, "--models", "optimized", "--optimized-epochs", "1", "--no-curves")
     entry = results(out)["models"]["optimized"]
-    assert entry["epochs"] == 1 and entry["batch_size"] == 128
+    assert entry["epochs"] == 1 and entry["batch_size"] == 512
     assert entry["functions"] == ["load_cifar10", "build_optimized_cnn", "train_optimized_cnn"]
+
+
+def test_accuracy_vs_time_draws_full_data_models_only(tmp_path):
+    full = {"epochs": 2, "epoch_seconds": [60.0, 60.0], "history": {"val_accuracy": [0.5, 0.6]}}
+    smoke = {**full, "limit": 500}
+    png = tmp_path / "accuracy_vs_time.png"
+    assert not benchmark.save_accuracy_vs_time({"cnn": smoke}, png) and not png.exists()
+    assert benchmark.save_accuracy_vs_time({"cnn": full, "mlp": smoke}, png)
+    assert png.stat().st_size > 1000
+
+
+def test_flip_tta_accuracy_averages_each_image_with_its_mirror():
+    """A model that reads only the leftmost pixel: averaging with the mirror changes its answers."""
+    x = np.zeros((2, 1, 2, 1), "float32")
+    x[0, 0, 0, 0] = x[1, 0, 1, 0] = 0.9  # bright left pixel / bright right pixel
+    left = keras.layers.Lambda(lambda t: t[:, 0, 0, :])
+    two_classes = keras.Sequential([keras.Input((1, 2, 1)), left,
+                                    keras.layers.Lambda(lambda p: keras.ops.concatenate([p, 1 - p], -1))])
+    # image 0: [0.9, 0.1] alone, [0.45, 0.55] with its mirror; image 1: [0, 1] and [0.45, 0.55]
+    assert benchmark.flip_tta_accuracy(two_classes, x, np.eye(2)[[1, 1]]) == 1.0
+    assert benchmark.flip_tta_accuracy(two_classes, x, np.eye(2)[[0, 1]]) == 0.5
+    one_sigmoid = keras.Sequential([keras.Input((1, 2, 1)), left])  # 0.45 for both: "0"
+    assert benchmark.flip_tta_accuracy(one_sigmoid, x, np.array([0, 0])) == 1.0
 
 
 def test_fast_dataset_keeps_the_data_and_batch_size():
