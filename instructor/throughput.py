@@ -38,7 +38,7 @@ RESULT = REPO_ROOT / "results" / "throughput.json"
 
 
 def kinds(count: int) -> list[str]:
-    """The kind of each of *count* submissions, interleaved so any prefix is a fair sample."""
+    """The kind of each of *count* submissions: the mix of MIX, spread through the class, not in runs."""
     pattern = [kind for kind, n in MIX for _ in range(n)]
     pattern = [pattern[(i * 7) % len(pattern)] for i in range(len(pattern))]  # 7 is coprime to 20
     return [pattern[i % len(pattern)] for i in range(count)]
