@@ -894,6 +894,31 @@ def speed_worker(variant: str, args) -> dict:
     }
 
 
+def threads_verdict(tuned: list[float], threaded: list[float], threads: tuple) -> tuple[bool, str]:
+    """Whether the thread settings measurably sped up the tuned variant, and why we say so.
+
+    The first epoch (tracing, compiling) is left out when there are others. "Measurably" asks
+    for two things: the medians differ by more than 5 %, and every epoch with the settings was
+    faster than every epoch without them. Three noisy epochs on a shared 2-core machine easily give a 10 % median
+    difference by chance; that the two sets of epoch times do not even overlap does not.
+    """
+    steady = len(tuned) > 1 and len(threaded) > 1
+    a, b = (tuned[1:], threaded[1:]) if steady else (tuned, threaded)
+    gain = statistics.median(a) / statistics.median(b)
+    separated = max(b) < min(a)
+    helps = gain > 1.05 and separated
+    text = (f"Thread settings (intra_op, inter_op) = {threads} made the tuned variant "
+            f"{gain:.2f}× as fast" + (" (epochs after the first)" if steady else "") + ": ")
+    if helps:
+        text += "they help measurably."
+    elif gain > 1.05:
+        text += ("not a measurable gain: the epoch times of the two variants overlap, so the "
+                 "difference is within this machine's noise (rerun with more --speed-epochs).")
+    else:
+        text += "no measurable gain (under 5 %); leave TensorFlow's defaults."
+    return helps, text
+
+
 def run_speed(args, argv: list[str]) -> dict:
     """Run every speed variant in a fresh process, one after another; merge into the results."""
     out = Path(args.out)
@@ -945,17 +970,10 @@ def run_speed(args, argv: list[str]) -> dict:
                 "faster. *_after_first: the same without the first epoch, which also traces and "
                 "compiles the training step.",
     }
-    key = steady if median("tuned", steady) and median("tuned-threads", steady) \
-        else "seconds_per_epoch_median"
-    gain = ratio("tuned", "tuned-threads", key)
-    if gain is not None:
-        speed["threads_help"] = gain > 1.05
-        speed["threads_verdict"] = (
-            f"Thread settings (intra_op, inter_op) = {tuple(args.speed_threads)} made the tuned "
-            f"variant {gain:.2f}× as fast"
-            + (" (epochs after the first)" if key == steady else "") + ": "
-            + ("they help measurably." if gain > 1.05
-               else "no measurable gain (under 5 %); leave TensorFlow's defaults."))
+    if "tuned" in variants and "tuned-threads" in variants:
+        speed["threads_help"], speed["threads_verdict"] = threads_verdict(
+            variants["tuned"]["epoch_seconds"], variants["tuned-threads"]["epoch_seconds"],
+            tuple(args.speed_threads))
     results = read_results(out)
     results["speed"] = speed
     results.setdefault("metadata", metadata)

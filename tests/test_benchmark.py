@@ -208,3 +208,15 @@ def test_command_line_help_does_not_need_tensorflow():
     done = subprocess.run([sys.executable, "-m", "instructor.benchmark", "--help"],
                           capture_output=True, text=True, cwd=benchmark.REPO_ROOT, timeout=60)
     assert done.returncode == 0 and "--speed-images" in done.stdout
+
+
+def test_threads_verdict_needs_a_gain_beyond_the_noise():
+    threads = (2, 2)
+    # Medians 10 % apart, but the epoch times overlap: noise, not a gain.
+    helps, text = benchmark.threads_verdict([19.1, 19.2, 18.3], [20.2, 18.8, 15.4], threads)
+    assert not helps and "overlap" in text and "1.10×" in text
+    # Every epoch with the settings faster than every epoch without: a gain.
+    helps, text = benchmark.threads_verdict([30.0, 20.0, 20.5], [25.0, 17.0, 17.5], threads)
+    assert helps and "help measurably" in text
+    helps, text = benchmark.threads_verdict([20.0, 20.0], [19.5, 19.6], threads)
+    assert not helps and "under 5 %" in text
