@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 DATA   ?= real
 MODELS ?= mlp cnn binary optimized
+ABLATION_ARGS ?=
 
 # nbgrader starts helpers (alembic, the Jupyter kernel) by name: the environment's come first.
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test release lab grade attacks benchmark speed clean-grading
+.PHONY: setup demo test release lab grade attacks benchmark speed ablation clean-grading
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ benchmark: setup            ## train the assignment's models on real CIFAR-10 (h
 
 speed: setup                ## plain model.fit against the tuned input pipeline, side by side
 	$(BIN)/python -m instructor.benchmark --speed
+
+ablation: setup             ## what each ingredient of the optimised model buys (about 1 h)
+	$(BIN)/python -m instructor.ablation $(ABLATION_ARGS)
 
 clean-grading:              ## forget the demo class: gradebook, submissions, grades, feedback
 	rm -rf gradebook.db submitted autograded/*/ feedback grades.csv grading_status.json grading_logs reports

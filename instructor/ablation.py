@@ -1,0 +1,382 @@
+"""What each ingredient of the instructor's optimised model (Question 3.3) buys: an ablation.
+
+    python -m instructor.ablation                          # every variant, 5,000 training images
+    python -m instructor.ablation --variants recipe no-augmentation --train-images 10000
+    python -m instructor.ablation --variants recipe --seeds 1   # the recipe again: the noise
+
+Each variant trains the teacher notebook's own ``build_optimized_cnn`` and ``train_optimized_cnn``
+with exactly one ingredient changed, on the first ``--train-images`` training images, and is tested
+on the whole test set. The change is made from outside, so the notebook's solution stays the one
+students see: layers are removed from the built model's configuration (a fresh model is made from
+it), and the loss or optimiser handed to ``model.compile`` is swapped for a copy with one setting
+changed. ``whitening`` and ``ema`` add an ingredient the recipe does not use yet.
+
+A full-size run of the recipe takes about 50 minutes on 2 cores, so the ablation runs on a part of
+the training set (the same epochs, hence proportionally fewer steps); the differences it shows are
+what each ingredient buys at that scale. Run the recipe under a second seed to see how large a
+difference must be to mean anything.
+
+Results go to ``--out`` (default ``results/``): ``ablation.json`` (every run, merged across
+invocations; a run with the same settings is skipped unless ``--force``) and ``ablation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import benchmark
+
+LOG = "[ablation]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingredients that are not in the recipe yet
+# ---------------------------------------------------------------------------------------------
+def whitening_kernel(images, filters: int, size: int = 3, eps: float = 5e-4,
+                     max_images: int = 2000) -> np.ndarray:
+    """A ``Conv2D`` kernel ``(size, size, channels, filters)`` that whitens image patches.
+
+    After airbench's patch whitening: the eigenvectors of the covariance of all ``size`` x
+    ``size`` patches, each divided by the square root of its eigenvalue, so that the layer's
+    outputs are decorrelated and of equal variance from the first step. The top
+    ``filters // 2`` directions are used with both signs, so that a ReLU-like activation after
+    the layer keeps both halves of each.
+    """
+    x = np.asarray(images[:max_images], dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
+    # (n, h, w, channels, size, size) -> patches laid out as a Keras kernel: (size, size, channels)
+    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * x.shape[-1])
+    patches = patches.astype(np.float64)
+    patches -= patches.mean(axis=0)
+    covariance = patches.T @ patches / len(patches)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
+    half = filters // 2
+    if half > len(eigenvalues) or filters % 2:
+        raise ValueError(f"{filters} filters: need an even number up to {2 * len(eigenvalues)}")
+    top = slice(len(eigenvalues) - half, None)
+    directions = eigenvectors[:, top] / np.sqrt(eigenvalues[top] + eps)
+    kernel = np.concatenate([directions, -directions], axis=1)
+    return kernel.reshape(size, size, x.shape[-1], filters).astype(np.float32)
+
+
+def crop_tta_accuracy(model, x, y, batch_size: int = 500) -> float:
+    """Test accuracy with airbench's multi-crop test-time augmentation.
+
+    Half the weight goes to the image and its mirror image (as :func:`benchmark.flip_tta_accuracy`),
+    half to the two copies shifted one pixel up-left and down-right (reflected borders), each
+    also mirrored: six predictions per image.
+    """
+    x = np.asarray(x, dtype=np.float32)
+
+    def mean_with_mirror(images):
+        return (model.predict(images, batch_size=batch_size, verbose=0)
+                + model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    height, width = x.shape[1:3]
+    shifted = [padded[:, :height, :width], padded[:, 2:height + 2, 2:width + 2]]
+    probabilities = (mean_with_mirror(x) / 2
+                     + sum(mean_with_mirror(s) for s in shifted) / (2 * len(shifted)))
+    return float(np.mean(probabilities.argmax(-1) == np.asarray(y).argmax(-1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The variants
+# ---------------------------------------------------------------------------------------------
+def _copy(obj, **changes):
+    """A fresh Keras loss or optimiser like *obj*, with some of its settings changed."""
+    return type(obj).from_config({**obj.get_config(), **changes})
+
+
+def _schedule_mean(optimizer) -> float:
+    """The learning rate the optimiser's schedule gives on average over its steps."""
+    import keras
+
+    config = optimizer.get_config()["learning_rate"]
+    if not isinstance(config, dict):
+        return float(config)
+    schedule = keras.optimizers.schedules.deserialize(config)
+    inner = config["config"]
+    steps = int(inner.get("decay_steps", 0)) + int(inner.get("warmup_steps") or 0)
+    return float(np.mean([float(schedule(step)) for step in range(max(steps, 1))]))
+
+
+def _no_label_smoothing(compile_kwargs: dict) -> dict:
+    return {**compile_kwargs, "loss": _copy(compile_kwargs["loss"], label_smoothing=0.0)}
+
+
+def _constant_learning_rate(compile_kwargs: dict) -> dict:
+    optimizer = compile_kwargs["optimizer"]
+    return {**compile_kwargs,
+            "optimizer": _copy(optimizer, learning_rate=_schedule_mean(optimizer))}
+
+
+def _no_weight_decay(compile_kwargs: dict) -> dict:
+    return {**compile_kwargs, "optimizer": _copy(compile_kwargs["optimizer"], weight_decay=None)}
+
+
+def _weight_averaging(compile_kwargs: dict) -> dict:
+    return {**compile_kwargs, "optimizer": _copy(compile_kwargs["optimizer"], use_ema=True,
+                                                  ema_momentum=0.99)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    change: str  # what differs from the recipe, in words
+    drop_layers: tuple[str, ...] = ()  # layer classes removed from the built model
+    compile_change: Callable[[dict], dict] | None = None
+    whiten_first_convolution: bool = False
+
+
+VARIANTS = {v.name: v for v in (
+    Variant("recipe", "the notebook's model and training, unchanged"),
+    Variant("no-augmentation", "no random flips or shifts of the training images",
+            drop_layers=("RandomFlip", "RandomTranslation")),
+    Variant("no-translation", "random flips kept, no random shifts",
+            drop_layers=("RandomTranslation",)),
+    Variant("no-batchnorm", "no batch normalisation (the convolutions get their biases back)",
+            drop_layers=("BatchNormalization",)),
+    Variant("no-label-smoothing", "plain cross-entropy (label smoothing 0)",
+            compile_change=_no_label_smoothing),
+    Variant("constant-lr", "no warm-up or cosine decay: the schedule's mean learning rate "
+            "throughout", compile_change=_constant_learning_rate),
+    Variant("no-weight-decay", "no weight decay", compile_change=_no_weight_decay),
+    Variant("whitening", "added: the first convolution starts as a patch-whitening filter bank "
+            "of the training images and stays fixed", whiten_first_convolution=True),
+    Variant("ema", "added: the final weights are an exponential moving average (0.99) of the "
+            "last steps' weights", compile_change=_weight_averaging),
+)}
+
+
+def build_variant(variant: Variant, functions: dict, xtrain):
+    """The notebook's optimised model with *variant*'s layer changes (a fresh, unbuilt copy)."""
+    import keras
+
+    model = functions["build_optimized_cnn"]()
+    if variant.drop_layers:
+        config = model.get_config()
+        kept = [layer for layer in config["layers"]
+                if layer["class_name"] not in variant.drop_layers]
+        if len(kept) == len(config["layers"]):
+            raise ValueError(f"{variant.name}: the model has no {', '.join(variant.drop_layers)}")
+        if "BatchNormalization" in variant.drop_layers:
+            for layer in kept:
+                if layer["class_name"] == "Conv2D":
+                    layer["config"]["use_bias"] = True
+        model = keras.Sequential.from_config({**config, "layers": kept})
+    if variant.whiten_first_convolution:
+        first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+        kernel_shape = tuple(first.kernel.shape)
+        kernel = whitening_kernel(xtrain, filters=kernel_shape[-1], size=kernel_shape[0])
+        first.set_weights([kernel, *first.get_weights()[1:]])
+        first.trainable = False
+    return model
+
+
+def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, seed: int) -> dict:
+    """Train one variant with the notebook's ``train_optimized_cnn``; return its figures."""
+    import keras
+
+    xtrain, ytrain, xtest, ytest = data
+    keras.utils.set_random_seed(seed)
+    model = build_variant(variant, functions, xtrain)
+    timer = benchmark.make_epoch_timer()
+    original_compile = model.compile
+
+    def compile_(*args, **kwargs):
+        if args:
+            raise TypeError("the ablation expects model.compile(loss=..., optimizer=...) by name")
+        if variant.compile_change:
+            kwargs = variant.compile_change(kwargs)
+        return original_compile(**kwargs)
+
+    def factory(original_fit):
+        def fit(*args, **kwargs):
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), timer]
+            kwargs["verbose"] = 2
+            return original_fit(*args, **kwargs)
+        return fit
+
+    model.compile = compile_
+    try:
+        with benchmark.wrapped_fit(model, factory):
+            functions["train_optimized_cnn"](model, xtrain, ytrain,
+                                             **({"epochs": epochs} if epochs else {}))
+    finally:
+        del model.compile
+    records = [timer.records[e] for e in sorted(timer.records)]
+    test = model.evaluate(xtest, ytest, verbose=0, return_dict=True)
+    seconds = [r["train_seconds"] for r in records]
+    return {
+        "variant": variant.name,
+        "change": variant.change,
+        "seed": seed,
+        "epochs": len(records),
+        "train_images": len(xtrain),
+        "test_images": len(xtest),
+        "parameters": int(model.count_params()),
+        "final_train_accuracy": records[-1]["logs"].get("accuracy"),
+        "final_train_loss": records[-1]["logs"].get("loss"),
+        "test_loss": float(test["loss"]),
+        "test_accuracy": float(test["accuracy"]),
+        "test_accuracy_flip_tta": benchmark.flip_tta_accuracy(model, xtest, ytest),
+        "test_accuracy_crop_tta": crop_tta_accuracy(model, xtest, ytest),
+        "train_seconds": sum(seconds),
+        "seconds_per_epoch_median": statistics.median(seconds),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+def read_runs(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {"runs": {}}
+
+
+def render_markdown(results: dict) -> str:
+    """The ablation table: every run, and its difference from the recipe's mean at its settings."""
+    runs = list(results["runs"].values())
+
+    def settings(run):
+        return run["train_images"], run["epochs"], run["solutions"], run["data"]
+
+    lines = [
+        "# Ablation: what each ingredient of the optimised model buys",
+        "",
+        "Generated by `python -m instructor.ablation` from `ablation.json`; do not edit by hand. "
+        "Each row trains the teacher notebook's `build_optimized_cnn` + `train_optimized_cnn` "
+        "with one thing changed, on the first *N* training images and the whole test set. "
+        "*Δ* is the difference in test accuracy from the recipe's mean (same *N*, epochs and "
+        "notebook); the spread of the recipe's own runs under different seeds shows how large a Δ "
+        "must be to mean anything.",
+        "",
+    ]
+    groups: dict = {}
+    for run in runs:
+        groups.setdefault(settings(run), []).append(run)
+    for (n, epochs, solutions, data), group in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+        recipe = [r["test_accuracy"] for r in group if r["variant"] == "recipe"]
+        baseline = statistics.mean(recipe) if recipe else None
+        order = list(VARIANTS)
+        group.sort(key=lambda r: (order.index(r["variant"]) if r["variant"] in order else 99,
+                                  r["seed"]))
+        lines += [f"## {n:,} training images, {epochs} epoch{'s' if epochs != 1 else ''}", "",
+                  f"Data: {data}. Notebook solutions `{solutions}`.", "",
+                  "| Variant | What changed | Seed | Test acc | Δ | Flip TTA | Multi-crop TTA | "
+                  "Train acc | Train time (s) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in group:
+            delta = (f"{r['test_accuracy'] - baseline:+.3f}"
+                     if baseline is not None and r["variant"] != "recipe" else "")
+            lines.append(
+                f"| `{r['variant']}` | {r['change']} | {r['seed']} | {r['test_accuracy']:.3f} | "
+                f"{delta} | {r['test_accuracy_flip_tta']:.3f} | {r['test_accuracy_crop_tta']:.3f}"
+                f" | {benchmark._fmt(r['final_train_accuracy'], '.3f')}"
+                f" | {r['train_seconds']:.0f} |")
+        if len(recipe) > 1:
+            lines += ["", f"Recipe over {len(recipe)} seeds: mean {baseline:.3f}, "
+                      f"range {min(recipe):.3f}–{max(recipe):.3f}."]
+        machines = sorted({r["machine"] for r in group})
+        dates = sorted(r["date"][:10] for r in group)
+        lines += ["", f"Measured {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "")
+                  + f" on {'; '.join(machines)}. Multi-crop TTA: the mean prediction of the image, "
+                  "its mirror image and both shifted one pixel up-left and down-right (six views).",
+                  ""]
+    lines += ["## Reproduce", "", "```bash",
+              "export CIFAR10_DIR=~/.cache/cifar10-mirror",
+              "python -m instructor.ablation                         # every variant",
+              "python -m instructor.ablation --variants recipe --seeds 1 2  # the noise",
+              "```", ""]
+    return "\n".join(lines)
+
+
+def run_ablation(args, argv: list[str]) -> dict:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "ablation.json", out / "ablation.md"
+    notebook = Path(args.notebook)
+    functions = benchmark.load_reference_functions(notebook)
+    metadata = benchmark.run_metadata(argv, args.data_dir, args.data_note)
+    solutions = benchmark._solutions_digest(notebook)
+    xtrain, ytrain, xtest, ytest = functions["load_cifar10"]()
+    data = (xtrain[:args.train_images], ytrain[:args.train_images], xtest, ytest)
+    data_label = f"{metadata['data']['dir']} ({metadata['data']['note']})"
+
+    results = read_runs(json_path)
+    for name in args.variants:
+        for seed in args.seeds:
+            settings = {"variant": name, "seed": seed, "train_images": len(data[0]),
+                        "solutions": solutions, "data": data_label}
+            previous = results["runs"].get(f"{name}/seed{seed}@{len(data[0])}")
+            if previous and not args.force and all(
+                    previous.get(k) == v for k, v in settings.items()) and (
+                    args.epochs is None or previous["epochs"] == args.epochs):
+                print(f"{LOG} {name} (seed {seed}): skipped, already in {json_path} "
+                      f"(--force reruns it)", flush=True)
+                continue
+            print(f"{LOG} {name} (seed {seed}): start on {len(data[0])} training images",
+                  flush=True)
+            started = time.perf_counter()
+            run = run_variant(VARIANTS[name], functions, data, epochs=args.epochs, seed=seed)
+            run.update(solutions=solutions, data=data_label, date=metadata["date"],
+                       command=metadata["command"],
+                       machine=benchmark._machine_summary(metadata["machine"]))
+            results = read_runs(json_path)  # merge with whatever is there now
+            results["runs"][f"{name}/seed{seed}@{len(data[0])}"] = run
+            benchmark._write_json(json_path, results)
+            md_path.write_text(render_markdown(results))
+            print(f"{LOG} {name} (seed {seed}): test acc {run['test_accuracy']:.3f} "
+                  f"(flip TTA {run['test_accuracy_flip_tta']:.3f}, multi-crop "
+                  f"{run['test_accuracy_crop_tta']:.3f}), train acc "
+                  f"{benchmark._fmt(run['final_train_accuracy'], '.3f')}, "
+                  f"{(time.perf_counter() - started) / 60:.1f} min", flush=True)
+    if results["runs"]:
+        md_path.write_text(render_markdown(results))
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor.ablation",
+        description="Train the optimised model of Question 3.3 with one ingredient changed at a "
+                    "time, on part of CIFAR-10, and tabulate what each ingredient buys.")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        metavar="VARIANT", help="of: " + " ".join(VARIANTS) + " (default all)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                        help="keras.utils.set_random_seed for each run (default 0)")
+    parser.add_argument("--train-images", type=benchmark._positive, default=5000, metavar="N",
+                        help="the first N training images (default %(default)s); always the "
+                             "whole test set")
+    parser.add_argument("--epochs", type=benchmark._positive,
+                        help="epochs (default: train_optimized_cnn's own)")
+    parser.add_argument("--data-dir", help=f"folder holding cifar-10-batches-py "
+                        f"(default ${benchmark.DATA_DIR_ENV})")
+    parser.add_argument("--data-note", default="CIFAR-10 (JPEG mirror)",
+                        help="what the data are, for the report (default: %(default)s)")
+    parser.add_argument("--out", default="results", help="results folder (default: %(default)s/)")
+    parser.add_argument("--notebook", default=str(benchmark.NOTEBOOK), help="the teacher notebook")
+    parser.add_argument("--force", action="store_true", help="rerun runs already recorded")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
+    with benchmark.data_dir_env(data_dir):
+        run_ablation(args, argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Tests of ``python -m instructor.ablation``: each variant changes exactly its one ingredient.
+
+The variants are built from the teacher notebook's real ``build_optimized_cnn`` and trained by its
+real ``train_optimized_cnn``; only the data (synthetic CIFAR-10) and the epochs are tiny.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from instructor import ablation, benchmark  # noqa: E402
+from utils.data import write_synthetic_cifar10  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def functions():
+    return benchmark.load_reference_functions(benchmark.NOTEBOOK)
+
+
+def layer_classes(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_layer_variants_drop_only_their_layers(functions):
+    x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    recipe = layer_classes(ablation.build_variant(ablation.VARIANTS["recipe"], functions, x))
+    assert {"RandomFlip", "RandomTranslation", "BatchNormalization"} <= set(recipe)
+    for name, gone in [("no-augmentation", {"RandomFlip", "RandomTranslation"}),
+                       ("no-translation", {"RandomTranslation"}),
+                       ("no-batchnorm", {"BatchNormalization"})]:
+        model = ablation.build_variant(ablation.VARIANTS[name], functions, x)
+        assert layer_classes(model) == [c for c in recipe if c not in gone], name
+    no_bn = ablation.build_variant(ablation.VARIANTS["no-batchnorm"], functions, x)
+    assert all(layer.use_bias for layer in no_bn.layers if isinstance(layer, keras.layers.Conv2D))
+
+
+def test_compile_variants_change_one_setting():
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, 80, warmup_target=0.2, warmup_steps=20)
+    kwargs = {"loss": keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
+              "optimizer": keras.optimizers.SGD(learning_rate=schedule, momentum=0.9,
+                                                nesterov=True, weight_decay=5e-4),
+              "metrics": ["accuracy"]}
+
+    smooth = ablation._no_label_smoothing(kwargs)
+    assert smooth["loss"].get_config()["label_smoothing"] == 0.0
+    assert smooth["optimizer"] is kwargs["optimizer"]
+
+    constant = ablation._constant_learning_rate(kwargs)["optimizer"].get_config()
+    expected = np.mean([float(schedule(step)) for step in range(100)])
+    assert constant["learning_rate"] == pytest.approx(expected, rel=1e-5)
+    assert 0.08 < expected < 0.12  # warm-up to 0.2, cosine to 0: about half the peak
+    assert constant["momentum"] == 0.9 and constant["nesterov"] and constant["weight_decay"] == 5e-4
+
+    assert ablation._no_weight_decay(kwargs)["optimizer"].get_config()["weight_decay"] is None
+    assert ablation._weight_averaging(kwargs)["optimizer"].get_config()["use_ema"] is True
+    assert kwargs["loss"].get_config()["label_smoothing"] == 0.2  # the original is untouched
+
+
+def test_whitening_kernel_decorrelates_patches():
+    rng = np.random.default_rng(1)
+    # Smooth random images: neighbouring pixels and channels strongly correlated.
+    noise = rng.normal(size=(300, 34, 34, 1)).astype(np.float32)
+    smooth = (noise[:, :-2, :-2] + noise[:, 1:-1, 1:-1] + noise[:, 2:, 2:]) / 3
+    images = np.concatenate([smooth, smooth * 0.5 + 0.1, -smooth], axis=-1)
+    images += 0.05 * rng.normal(size=images.shape).astype(np.float32)
+
+    kernel = ablation.whitening_kernel(images, filters=12, size=3, eps=0.0)
+    assert kernel.shape == (3, 3, 3, 12)
+    np.testing.assert_allclose(kernel[..., 6:], -kernel[..., :6])  # both signs of each direction
+    windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(1, 2))
+    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 27).astype(np.float64)
+    outputs = (patches - patches.mean(0)) @ kernel[..., :6].reshape(27, 6)
+    np.testing.assert_allclose(np.cov(outputs, rowvar=False, bias=True), np.eye(6), atol=1e-3)
+
+
+def test_whitening_variant_fixes_the_first_convolution(functions):
+    x = np.random.default_rng(2).random((64, 32, 32, 3), dtype=np.float32)
+    model = ablation.build_variant(ablation.VARIANTS["whitening"], functions, x)
+    first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert not first.trainable
+    np.testing.assert_allclose(first.get_weights()[0],
+                               ablation.whitening_kernel(x, filters=first.kernel.shape[-1]))
+
+
+def test_crop_tta_weighs_six_views_half_unshifted_half_shifted():
+    images = np.random.default_rng(3).random((5, 32, 32, 3), dtype=np.float32)
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    shifted = [padded[:, :32, :32], padded[:, 2:, 2:]]
+    views = {"unshifted": [images, images[:, :, ::-1]],
+             "shifted": [s for v in shifted for s in (v, v[:, :, ::-1])]}
+
+    class FakeModel:
+        """Class 0 (0.9) on the two unshifted views, class 1 (0.8) on the four shifted ones."""
+        seen = []
+
+        def predict(self, x, batch_size=None, verbose=0):
+            kind = next(k for k, vs in views.items() if any(np.array_equal(x, v) for v in vs))
+            self.seen.append(kind)
+            return np.tile([0.9, 0.1] if kind == "unshifted" else [0.2, 0.8], (len(x), 1))
+
+    labels = np.tile([[1.0, 0.0]], (5, 1))
+    model = FakeModel()
+    # Half the weight on each group: 0.5 * 0.9 + 0.5 * 0.2 = 0.55 for class 0 (a plain mean of
+    # the six views would give 0.43 and class 1).
+    assert ablation.crop_tta_accuracy(model, images, labels) == 1.0
+    assert sorted(model.seen) == ["shifted"] * 4 + ["unshifted"] * 2
+
+
+def test_main_records_runs_renders_table_and_skips_them_next_time(tmp_path, capsys):
+    data = write_synthetic_cifar10(tmp_path / "cifar10", train_per_class=4, test_per_class=1)
+    out = tmp_path / "results"
+    argv = ["--data-dir", str(data), "--out", str(out), "--train-images", "24", "--epochs", "1",
+            "--variants", "recipe", "no-label-smoothing", "--data-note", "synthetic (tests)"]
+    assert ablation.main(argv) == 0
+    runs = json.loads((out / "ablation.json").read_text())["runs"]
+    assert {run["variant"] for run in runs.values()} == {"recipe", "no-label-smoothing"}
+    for run in runs.values():
+        assert run["train_images"] == 24 and run["test_images"] == 10 and run["epochs"] == 1
+        assert 0.0 <= run["test_accuracy_crop_tta"] <= 1.0
+    table = (out / "ablation.md").read_text()
+    assert "## 24 training images, 1 epoch" in table
+    assert "| `no-label-smoothing` |" in table and "synthetic (tests)" in table
+
+    capsys.readouterr()
+    assert ablation.main(argv) == 0
+    assert capsys.readouterr().out.count("skipped") == 2
