@@ -142,6 +142,13 @@ class Course:
                     comment.manual_comment = note
             gb.db.commit()
 
+    def cell_timeout(self) -> int:
+        """Seconds one cell may run when graded, as this course's ``nbgrader_config.py`` sets it."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        return int(config.Execute.timeout)
+
     def totals(self) -> dict[str, float]:
         """Each student's points in all: automatic and manual scores together, as formgrader sums them."""
         return {student: sum(cell["score"] for cell in cells.values())

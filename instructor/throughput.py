@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         course.generate_release()
         make_class(course, n)
         load_before = os.getloadavg()
+        cell_timeout = course.cell_timeout()
 
         print(f"Plain nbgrader autograde, {n} submissions one after another ...", flush=True)
         started = time.perf_counter()
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": f"{platform.platform()}; {os.cpu_count()} logical cores",
         "load_average_before": [round(x, 2) for x in load_before],
         "data": data_note,
-        "cell_timeout_s": int(os.environ.get("NBGRADER_CELL_TIMEOUT", 60)),
+        "cell_timeout_s": cell_timeout,
         "mix_per_20": dict(MIX),
         "submissions": n,
         "sequential": {"seconds": round(sequential, 1), "per_minute": round(60 * n / sequential, 2),

@@ -167,3 +167,13 @@ def test_each_local_grader_gets_its_share_of_the_cores(monkeypatch):
     monkeypatch.setattr(grade.os, "cpu_count", lambda: 32)
     assert grade.thread_limits(8)["TF_NUM_INTRAOP_THREADS"] == "4"
     assert grade.thread_limits(64)["OMP_NUM_THREADS"] == "1"
+
+
+def test_cell_timeout_is_read_from_the_course_config(monkeypatch):
+    """The throughput report quotes the limit nbgrader really applies, not a copy of its default."""
+    from instructor.course import REPO_ROOT, Course
+
+    monkeypatch.delenv("NBGRADER_CELL_TIMEOUT", raising=False)
+    assert Course(REPO_ROOT).cell_timeout() == 60
+    monkeypatch.setenv("NBGRADER_CELL_TIMEOUT", "17")
+    assert Course(REPO_ROOT).cell_timeout() == 17
