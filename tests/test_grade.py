@@ -177,3 +177,13 @@ def test_cell_timeout_is_read_from_the_course_config(monkeypatch):
     assert Course(REPO_ROOT).cell_timeout() == 60
     monkeypatch.setenv("NBGRADER_CELL_TIMEOUT", "17")
     assert Course(REPO_ROOT).cell_timeout() == 17
+
+
+def test_peak_memory_sees_a_child_process():
+    """instructor.timing's sampler: the peak of a child that holds 200 MiB for a moment."""
+    from instructor.timing import PeakMemory
+
+    with PeakMemory(interval=0.05) as memory:
+        subprocess.run([sys.executable, "-c",
+                        "import time; block = bytes(range(256)) * (200 * 2**12); time.sleep(1)"], check=True)
+    assert 200 * 2**20 <= memory.kernel <= memory.total
