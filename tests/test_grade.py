@@ -184,6 +184,6 @@ def test_peak_memory_sees_a_child_process():
     from instructor.timing import PeakMemory
 
     with PeakMemory(interval=0.05) as memory:
-        subprocess.run([sys.executable, "-c",
-                        "import time; block = bytes(range(256)) * (200 * 2**12); time.sleep(1)"], check=True)
+        holder = "import time; block = bytes(range(256)) * (200 * 2**12); time.sleep(1)"
+        subprocess.run([sys.executable, "-c", holder], check=True)
     assert 200 * 2**20 <= memory.kernel <= memory.total
