@@ -68,27 +68,6 @@ def whitening_kernel(images, filters: int, size: int = 3, eps: float = 5e-4,
     return kernel.reshape(size, size, x.shape[-1], filters).astype(np.float32)
 
 
-def crop_tta_accuracy(model, x, y, batch_size: int = 500) -> float:
-    """Test accuracy with airbench's multi-crop test-time augmentation.
-
-    Half the weight goes to the image and its mirror image (as :func:`benchmark.flip_tta_accuracy`),
-    half to the two copies shifted one pixel up-left and down-right (reflected borders), each
-    also mirrored: six predictions per image.
-    """
-    x = np.asarray(x, dtype=np.float32)
-
-    def mean_with_mirror(images):
-        return (model.predict(images, batch_size=batch_size, verbose=0)
-                + model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-    height, width = x.shape[1:3]
-    shifted = [padded[:, :height, :width], padded[:, 2:height + 2, 2:width + 2]]
-    probabilities = (mean_with_mirror(x) / 2
-                     + sum(mean_with_mirror(s) for s in shifted) / (2 * len(shifted)))
-    return float(np.mean(probabilities.argmax(-1) == np.asarray(y).argmax(-1)))
-
-
 # ---------------------------------------------------------------------------------------------
 # The variants
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +209,7 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
         "test_loss": float(test["loss"]),
         "test_accuracy": float(test["accuracy"]),
         "test_accuracy_flip_tta": benchmark.flip_tta_accuracy(model, xtest, ytest),
-        "test_accuracy_crop_tta": crop_tta_accuracy(model, xtest, ytest),
+        "test_accuracy_crop_tta": benchmark.crop_tta_accuracy(model, xtest, ytest),
         "train_seconds": sum(seconds),
         "seconds_per_epoch_median": statistics.median(seconds),
     }

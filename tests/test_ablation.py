@@ -87,30 +87,6 @@ def test_whitening_variant_fixes_the_first_convolution(functions):
                                ablation.whitening_kernel(x, filters=first.kernel.shape[-1]))
 
 
-def test_crop_tta_weighs_six_views_half_unshifted_half_shifted():
-    images = np.random.default_rng(3).random((5, 32, 32, 3), dtype=np.float32)
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-    shifted = [padded[:, :32, :32], padded[:, 2:, 2:]]
-    views = {"unshifted": [images, images[:, :, ::-1]],
-             "shifted": [s for v in shifted for s in (v, v[:, :, ::-1])]}
-
-    class FakeModel:
-        """Class 0 (0.9) on the two unshifted views, class 1 (0.8) on the four shifted ones."""
-        seen = []
-
-        def predict(self, x, batch_size=None, verbose=0):
-            kind = next(k for k, vs in views.items() if any(np.array_equal(x, v) for v in vs))
-            self.seen.append(kind)
-            return np.tile([0.9, 0.1] if kind == "unshifted" else [0.2, 0.8], (len(x), 1))
-
-    labels = np.tile([[1.0, 0.0]], (5, 1))
-    model = FakeModel()
-    # Half the weight on each group: 0.5 * 0.9 + 0.5 * 0.2 = 0.55 for class 0 (a plain mean of
-    # the six views would give 0.43 and class 1).
-    assert ablation.crop_tta_accuracy(model, images, labels) == 1.0
-    assert sorted(model.seen) == ["shifted"] * 4 + ["unshifted"] * 2
-
-
 def test_main_records_runs_renders_table_and_skips_them_next_time(tmp_path, capsys):
     data = write_synthetic_cifar10(tmp_path / "cifar10", train_per_class=4, test_per_class=1)
     out = tmp_path / "results"

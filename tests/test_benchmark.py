@@ -65,6 +65,7 @@ def test_mlp_run_writes_results_skips_when_done_and_reruns_with_force(data_dir, 
     assert mlp["validation_seconds_per_epoch_median"] > 0
     assert 0 <= mlp["test_accuracy"] <= 1 and mlp["test_loss"] > 0
     assert 0 <= mlp["test_accuracy_flip_tta"] <= 1
+    assert 0 <= mlp["test_accuracy_crop_tta"] <= 1
     assert mlp["final_train_loss"] == mlp["history"]["loss"][-1]
     assert first["models"]["cnn"] == other and first["speed"]["ratio"] == 2.0  # merged, kept
     meta = first["metadata"]
@@ -208,6 +209,30 @@ def test_command_line_help_does_not_need_tensorflow():
     done = subprocess.run([sys.executable, "-m", "instructor.benchmark", "--help"],
                           capture_output=True, text=True, cwd=benchmark.REPO_ROOT, timeout=60)
     assert done.returncode == 0 and "--speed-images" in done.stdout
+
+
+def test_crop_tta_weighs_six_views_half_unshifted_half_shifted():
+    images = np.random.default_rng(3).random((5, 32, 32, 3), dtype=np.float32)
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    shifted = [padded[:, :32, :32], padded[:, 2:, 2:]]
+    views = {"unshifted": [images, images[:, :, ::-1]],
+             "shifted": [s for v in shifted for s in (v, v[:, :, ::-1])]}
+
+    class FakeModel:
+        """Class 0 (0.9) on the two unshifted views, class 1 (0.8) on the four shifted ones."""
+        seen = []
+
+        def predict(self, x, batch_size=None, verbose=0):
+            kind = next(k for k, vs in views.items() if any(np.array_equal(x, v) for v in vs))
+            self.seen.append(kind)
+            return np.tile([0.9, 0.1] if kind == "unshifted" else [0.2, 0.8], (len(x), 1))
+
+    labels = np.tile([[1.0, 0.0]], (5, 1))
+    model = FakeModel()
+    # Half the weight on each group: 0.5 * 0.9 + 0.5 * 0.2 = 0.55 for class 0 (a plain mean of
+    # the six views would give 0.43 and class 1).
+    assert benchmark.crop_tta_accuracy(model, images, labels) == 1.0
+    assert sorted(model.seen) == ["shifted"] * 4 + ["unshifted"] * 2
 
 
 def test_threads_verdict_needs_a_gain_beyond_the_noise():
