@@ -338,12 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "whole test set")
     parser.add_argument("--epochs", type=benchmark._positive,
                         help="epochs (default: train_optimized_cnn's own)")
-    parser.add_argument("--data-dir", help=f"folder holding cifar-10-batches-py "
-                        f"(default ${benchmark.DATA_DIR_ENV})")
-    parser.add_argument("--data-note", default="CIFAR-10 (JPEG mirror)",
-                        help="what the data are, for the report (default: %(default)s)")
-    parser.add_argument("--out", default="results", help="results folder (default: %(default)s/)")
-    parser.add_argument("--notebook", default=str(benchmark.NOTEBOOK), help="the teacher notebook")
+    benchmark.add_data_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun runs already recorded")
     return parser
 

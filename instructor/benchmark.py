@@ -1035,6 +1035,16 @@ def _limit(text: str) -> int:
     return value
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data-dir, --data-note, --out and --notebook, shared with instructor.ablation."""
+    parser.add_argument("--data-dir", help=f"folder holding cifar-10-batches-py "
+                        f"(default ${DATA_DIR_ENV}, else Keras's cache or download)")
+    parser.add_argument("--data-note", default="CIFAR-10 (JPEG mirror)",
+                        help="what the data are, for the report (default: %(default)s)")
+    parser.add_argument("--out", default="results", help="results folder (default: %(default)s/)")
+    parser.add_argument("--notebook", default=str(NOTEBOOK), help="the teacher notebook")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m instructor.benchmark",
@@ -1043,12 +1053,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
                         metavar="MODEL", help="models to run, of: mlp cnn binary optimized "
                         "(default all; they always run in that order)")
-    parser.add_argument("--data-dir", help=f"folder holding cifar-10-batches-py "
-                        f"(default ${DATA_DIR_ENV}, else Keras's cache or download)")
-    parser.add_argument("--data-note", default="CIFAR-10 (JPEG mirror)",
-                        help="what the data are, for the report (default: %(default)s)")
-    parser.add_argument("--out", default="results", help="results folder (default: %(default)s/)")
-    parser.add_argument("--notebook", default=str(NOTEBOOK), help="the teacher notebook")
+    add_data_arguments(parser)
     parser.add_argument("--force", action="store_true",
                         help="rerun models that benchmark.json already holds")
     parser.add_argument("--limit", type=_limit, metavar="N",
