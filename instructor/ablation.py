@@ -138,7 +138,7 @@ VARIANTS = {v.name: v for v in (
 
 
 def build_variant(variant: Variant, functions: dict, xtrain):
-    """The notebook's optimised model with *variant*'s layer changes (a fresh, unbuilt copy)."""
+    """The notebook's optimised model with *variant*'s layer changes (rebuilt from its config)."""
     import keras
 
     model = functions["build_optimized_cnn"]()
