@@ -195,6 +195,7 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
         del model.compile
     records = [timer.records[e] for e in sorted(timer.records)]
     test = model.evaluate(xtest, ytest, verbose=0, return_dict=True)
+    flip_tta, crop_tta = benchmark.tta_accuracies(model, xtest, ytest)
     seconds = [r["train_seconds"] for r in records]
     return {
         "variant": variant.name,
@@ -208,8 +209,8 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
         "final_train_loss": records[-1]["logs"].get("loss"),
         "test_loss": float(test["loss"]),
         "test_accuracy": float(test["accuracy"]),
-        "test_accuracy_flip_tta": benchmark.flip_tta_accuracy(model, xtest, ytest),
-        "test_accuracy_crop_tta": benchmark.crop_tta_accuracy(model, xtest, ytest),
+        "test_accuracy_flip_tta": flip_tta,
+        "test_accuracy_crop_tta": crop_tta,
         "train_seconds": sum(seconds),
         "seconds_per_epoch_median": statistics.median(seconds),
     }

@@ -638,30 +638,23 @@ def _accuracy(probabilities, y) -> float:
     return float(np.mean(predicted == truth))
 
 
-def flip_tta_accuracy(model, x, y, batch_size: int = 500) -> float:
-    """Test accuracy when each image's prediction is averaged with that of its mirror image.
+def tta_accuracies(model, x, y, batch_size: int = 500) -> tuple[float, float]:
+    """Test accuracy with flip and with multi-crop test-time augmentation, as ``(flip, crop)``.
 
-    Test-time augmentation with the one change that never alters a CIFAR-10 class (a left-right
-    flip); it costs a second pass over the test set and no training.
-    """
-    return _accuracy(_mean_with_mirror(model, x, batch_size), y)
-
-
-def crop_tta_accuracy(model, x, y, batch_size: int = 500) -> float:
-    """Test accuracy with airbench's multi-crop test-time augmentation (six views per image).
-
-    Half the weight goes to the image and its mirror image (as :func:`flip_tta_accuracy`), half
-    to the two copies shifted one pixel up-left and down-right (reflected borders), each also
-    mirrored.
+    *Flip*: each image's prediction averaged with that of its mirror image, the one change that
+    never alters a CIFAR-10 class. *Multi-crop* (airbench's): half the weight on that pair, half
+    on the two copies shifted one pixel up-left and down-right (reflected borders), each also
+    mirrored: six views per image. Both cost only passes over the test set, no training, and
+    share the unshifted pair.
     """
     x = np.asarray(x, dtype=np.float32)
+    unshifted = _mean_with_mirror(model, x, batch_size)
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
     height, width = x.shape[1:3]
     shifted = [padded[:, :height, :width], padded[:, 2:height + 2, 2:width + 2]]
-    probabilities = (_mean_with_mirror(model, x, batch_size) / 2
-                     + sum(_mean_with_mirror(model, s, batch_size) for s in shifted)
-                     / (2 * len(shifted)))
-    return _accuracy(probabilities, y)
+    six_views = (unshifted / 2 + sum(_mean_with_mirror(model, s, batch_size) for s in shifted)
+                 / (2 * len(shifted)))
+    return _accuracy(unshifted, y), _accuracy(six_views, y)
 
 
 def train_model(name: str, functions: dict, data: DataCache, out: Path, *, curves: bool = True,
@@ -733,8 +726,7 @@ def train_model(name: str, functions: dict, data: DataCache, out: Path, *, curve
     start = time.perf_counter()
     test = model.evaluate(xtest, ytest, verbose=0, return_dict=True)
     evaluation_seconds = time.perf_counter() - start
-    tta_accuracy = flip_tta_accuracy(model, xtest, ytest)
-    crop_tta = crop_tta_accuracy(model, xtest, ytest)
+    tta_accuracy, crop_tta = tta_accuracies(model, xtest, ytest)
 
     ordered = [records[e] for e in range(epochs) if e in records]
     train_seconds = [r["train_seconds"] for r in ordered]
@@ -930,8 +922,9 @@ def threads_verdict(tuned: list[float], threaded: list[float], threads: tuple) -
 
     The first epoch (tracing, compiling) is left out when there are others. "Measurably" asks
     for two things: the medians differ by more than 5 %, and every epoch with the settings was
-    faster than every epoch without them. Three noisy epochs on a shared 2-core machine easily give a 10 % median
-    difference by chance; that the two sets of epoch times do not even overlap does not.
+    faster than every epoch without them. Three noisy epochs on a shared 2-core machine easily
+    give a 10 % median difference by chance; two sets of epoch times that do not even overlap
+    do not.
     """
     steady = len(tuned) > 1 and len(threaded) > 1
     a, b = (tuned[1:], threaded[1:]) if steady else (tuned, threaded)

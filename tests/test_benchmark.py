@@ -153,7 +153,7 @@ def test_accuracy_vs_time_draws_full_data_models_only(tmp_path):
     assert png.stat().st_size > 1000
 
 
-def test_flip_tta_accuracy_averages_each_image_with_its_mirror():
+def test_flip_tta_averages_each_image_with_its_mirror():
     """A model that reads only the leftmost pixel: averaging with the mirror changes its answers."""
     x = np.zeros((2, 1, 2, 1), "float32")
     x[0, 0, 0, 0] = x[1, 0, 1, 0] = 0.9  # bright left pixel / bright right pixel
@@ -161,10 +161,10 @@ def test_flip_tta_accuracy_averages_each_image_with_its_mirror():
     two_classes = keras.Sequential([keras.Input((1, 2, 1)), left,
                                     keras.layers.Lambda(lambda p: keras.ops.concatenate([p, 1 - p], -1))])
     # image 0: [0.9, 0.1] alone, [0.45, 0.55] with its mirror; image 1: [0, 1] and [0.45, 0.55]
-    assert benchmark.flip_tta_accuracy(two_classes, x, np.eye(2)[[1, 1]]) == 1.0
-    assert benchmark.flip_tta_accuracy(two_classes, x, np.eye(2)[[0, 1]]) == 0.5
+    assert benchmark.tta_accuracies(two_classes, x, np.eye(2)[[1, 1]])[0] == 1.0
+    assert benchmark.tta_accuracies(two_classes, x, np.eye(2)[[0, 1]])[0] == 0.5
     one_sigmoid = keras.Sequential([keras.Input((1, 2, 1)), left])  # 0.45 for both: "0"
-    assert benchmark.flip_tta_accuracy(one_sigmoid, x, np.array([0, 0])) == 1.0
+    assert benchmark.tta_accuracies(one_sigmoid, x, np.array([0, 0]))[0] == 1.0
 
 
 def test_fast_dataset_keeps_the_data_and_batch_size():
@@ -231,7 +231,7 @@ def test_crop_tta_weighs_six_views_half_unshifted_half_shifted():
     model = FakeModel()
     # Half the weight on each group: 0.5 * 0.9 + 0.5 * 0.2 = 0.55 for class 0 (a plain mean of
     # the six views would give 0.43 and class 1).
-    assert benchmark.crop_tta_accuracy(model, images, labels) == 1.0
+    assert benchmark.tta_accuracies(model, images, labels)[1] == 1.0
     assert sorted(model.seen) == ["shifted"] * 4 + ["unshifted"] * 2
 
 
