@@ -1,7 +1,10 @@
 """Helpers for the CIFAR-10 Keras assignment: data loading, figures and the checks behind its tests.
 
 Notebooks use ``import utils`` and then ``utils.load_data()``, ``utils.show_images(...)`` and
-``utils.is_being_graded()``; test cells use ``utils.checks``.
+``utils.is_being_graded()``; test cells use ``utils.checks``. ``utils.training`` holds faster forms
+of max pooling and data augmentation for the optimised network of Question 3.3; it is imported on
+its own (``from utils.training import ...``) because it needs Keras, which ``check_environment``
+must be able to report missing.
 """
 
 import os

@@ -1,0 +1,103 @@
+"""Tests of ``utils.training``: the fast forms of pooling and augmentation learn exactly the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from utils.training import MaxPooling2x2, augmented_batches  # noqa: E402
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_max_pooling_2x2_matches_the_builtin_layer_and_its_gradient(jit):
+    x = tf.constant(np.random.default_rng(0).permutation(2 * 8 * 6 * 3)
+                    .reshape(2, 8, 6, 3).astype(np.float32))  # distinct values: no ties
+
+    # A different weight for every output, so that each gradient shows where its maximum was.
+    weights = tf.reshape(tf.range(1.0, 1.0 + 2 * 4 * 3 * 3), (2, 4, 3, 3))
+
+    def value_and_gradient(layer):
+        @tf.function(jit_compile=jit)
+        def run(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x)
+                loss = tf.reduce_sum(y * weights)
+            return y, tape.gradient(loss, x)
+        return run(x)
+
+    y_fast, g_fast = value_and_gradient(MaxPooling2x2())
+    y_builtin, g_builtin = value_and_gradient(keras.layers.MaxPooling2D((2, 2)))
+    assert y_fast.shape == (2, 4, 3, 3)
+    np.testing.assert_array_equal(y_fast.numpy(), y_builtin.numpy())
+    np.testing.assert_array_equal(g_fast.numpy(), g_builtin.numpy())
+
+
+def test_max_pooling_2x2_refuses_odd_sizes_with_a_clear_message():
+    with pytest.raises(ValueError, match="even height and width"):
+        MaxPooling2x2()(np.zeros((1, 5, 4, 2), np.float32))
+
+
+def test_max_pooling_2x2_survives_a_config_round_trip():
+    model = keras.Sequential([keras.Input((8, 8, 2)), MaxPooling2x2(),
+                              keras.layers.GlobalMaxPooling2D()])
+    copy = keras.Sequential.from_config(model.get_config())
+    assert isinstance(copy.layers[0], MaxPooling2x2)
+    assert copy.output_shape == (None, 2)
+
+
+def images_with_ids(n: int, size: int = 8):
+    """*n* distinct random images and one-hot labels that say which image each one is."""
+    rng = np.random.default_rng(n)
+    return rng.random((n, size, size, 3)).astype(np.float64), np.eye(n)
+
+
+def collect(dataset):
+    xs, ys = zip(*((bx.numpy(), by.numpy()) for bx, by in dataset))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def test_batches_without_augmentation_hold_every_image_once_with_its_label():
+    x, y = images_with_ids(10)
+    dataset = augmented_batches(x, y, batch_size=4, flip=False, shift=0, seed=1)
+    assert [len(bx) for bx, _ in dataset] == [4, 4, 2]
+    bx, by = collect(dataset)
+    assert bx.dtype == np.float32 and by.dtype == np.float32
+    ids = by.argmax(axis=1)
+    assert sorted(ids) == list(range(10))
+    np.testing.assert_array_equal(bx, x[ids].astype(np.float32))
+
+
+def test_flips_mirror_some_images_left_to_right_and_keep_their_labels():
+    x, y = images_with_ids(64)
+    bx, by = collect(augmented_batches(x, y, batch_size=16, shift=0, seed=2))
+    x32 = x.astype(np.float32)[by.argmax(axis=1)]
+    same = np.all(bx == x32, axis=(1, 2, 3))
+    mirrored = np.all(bx == x32[:, :, ::-1], axis=(1, 2, 3))
+    assert np.all(same | mirrored)
+    assert 10 < mirrored.sum() < 54  # about half, chosen image by image
+
+
+def test_shifts_move_each_image_by_at_most_two_pixels_filled_by_reflection():
+    x, y = images_with_ids(32, size=12)
+    bx, by = collect(augmented_batches(x, y, batch_size=8, flip=False, shift=2, seed=3))
+    padded = np.pad(x.astype(np.float32), ((0, 0), (2, 2), (2, 2), (0, 0)), mode="symmetric")
+    offsets = set()
+    for image, i in zip(bx, by.argmax(axis=1)):
+        matches = [(dy, dx) for dy in range(5) for dx in range(5)
+                   if np.array_equal(image, padded[i, dy:dy + 12, dx:dx + 12])]
+        assert matches, "an augmented image is not a shift of its own original by up to 2 pixels"
+        offsets.add(matches[0])
+    assert len(offsets) > 5  # each image gets its own shift
+
+
+def test_every_epoch_brings_a_new_order_and_new_variations():
+    x, y = images_with_ids(32)
+    dataset = augmented_batches(x, y, batch_size=32, seed=4)
+    first, second = collect(dataset), collect(dataset)
+    assert not np.array_equal(first[1], second[1])  # reshuffled
+    order = np.argsort(first[1].argmax(axis=1)), np.argsort(second[1].argmax(axis=1))
+    assert not np.array_equal(first[0][order[0]], second[0][order[1]])  # augmented afresh
