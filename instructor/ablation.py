@@ -23,6 +23,7 @@ invocations; a run with the same settings is skipped unless ``--force``) and ``a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import statistics
@@ -108,21 +109,27 @@ def _weight_averaging(compile_kwargs: dict) -> dict:
                                                   ema_momentum=0.99)}
 
 
+#: The random flips and shifts the recipe's input pipeline makes (``utils.augmented_batches``).
+AUGMENTATION_SHIFT = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class Variant:
     name: str
     change: str  # what differs from the recipe, in words
     drop_layers: tuple[str, ...] = ()  # layer classes removed from the built model
     compile_change: Callable[[dict], dict] | None = None
+    augmentation: dict | None = None  # settings passed to utils.training.augmented_batches
     whiten_first_convolution: bool = False
+    builtin_layers: bool = False  # MaxPooling2D and the augmentation layers in the model, no XLA
 
 
 VARIANTS = {v.name: v for v in (
     Variant("recipe", "the notebook's model and training, unchanged"),
     Variant("no-augmentation", "no random flips or shifts of the training images",
-            drop_layers=("RandomFlip", "RandomTranslation")),
+            augmentation={"flip": False, "shift": 0}),
     Variant("no-translation", "random flips kept, no random shifts",
-            drop_layers=("RandomTranslation",)),
+            augmentation={"shift": 0}),
     Variant("no-batchnorm", "no batch normalisation (the convolutions get their biases back)",
             drop_layers=("BatchNormalization",)),
     Variant("no-label-smoothing", "plain cross-entropy (label smoothing 0)",
@@ -134,7 +141,34 @@ VARIANTS = {v.name: v for v in (
             "of the training images and stays fixed", whiten_first_convolution=True),
     Variant("ema", "added: the final weights are an exponential moving average (0.99) of the "
             "last steps' weights", compile_change=_weight_averaging),
+    Variant("builtin-layers", "the same network written with built-in layers only "
+            "(MaxPooling2D; RandomFlip and RandomTranslation inside the model) and trained "
+            "without XLA: what the fast form buys in time", builtin_layers=True,
+            augmentation={"flip": False, "shift": 0},
+            compile_change=lambda kwargs: {**kwargs, "jit_compile": False}),
 )}
+
+
+def with_builtin_layers(model):
+    """A fresh copy of *model* in built-in Keras layers: ``MaxPooling2D`` for ``MaxPooling2x2``,
+    and the recipe's flips and shifts as ``RandomFlip``/``RandomTranslation`` at its start."""
+    import keras
+    from keras import layers
+
+    from utils.training import MaxPooling2x2
+
+    if not any(isinstance(layer, MaxPooling2x2) for layer in model.layers):
+        raise ValueError("builtin-layers: the model has no MaxPooling2x2 to replace")
+    height, width = model.input_shape[1:3]
+    copies = [layers.MaxPooling2D((2, 2)) if isinstance(layer, MaxPooling2x2)
+              else type(layer).from_config(layer.get_config()) for layer in model.layers]
+    return keras.Sequential([
+        keras.Input(shape=model.input_shape[1:]),
+        layers.RandomFlip("horizontal"),
+        layers.RandomTranslation(AUGMENTATION_SHIFT / height, AUGMENTATION_SHIFT / width,
+                                 fill_mode="reflect", interpolation="nearest"),
+        *copies,
+    ])
 
 
 def build_variant(variant: Variant, functions: dict, xtrain):
@@ -153,6 +187,8 @@ def build_variant(variant: Variant, functions: dict, xtrain):
                 if layer["class_name"] == "Conv2D":
                     layer["config"]["use_bias"] = True
         model = keras.Sequential.from_config({**config, "layers": kept})
+    if variant.builtin_layers:
+        model = with_builtin_layers(model)
     if variant.whiten_first_convolution:
         first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
         kernel_shape = tuple(first.kernel.shape)
@@ -160,6 +196,36 @@ def build_variant(variant: Variant, functions: dict, xtrain):
         first.set_weights([kernel, *first.get_weights()[1:]])
         first.trainable = False
     return model
+
+
+@contextlib.contextmanager
+def augmentation_settings(name: str, changes: dict | None):
+    """While the block runs, ``utils.training.augmented_batches`` gets *changes* as settings.
+
+    The recipe makes its flips and shifts in the input pipeline; this is how a variant turns them
+    off without touching the notebook. Raises if the training never asked for the pipeline, so
+    that a variant cannot silently measure the recipe itself.
+    """
+    if not changes:
+        yield
+        return
+    from utils import training
+
+    original = training.augmented_batches
+    calls = []
+
+    def changed(*args, **kwargs):
+        calls.append(kwargs)
+        return original(*args, **{**kwargs, **changes})
+
+    training.augmented_batches = changed
+    try:
+        yield
+    finally:
+        training.augmented_batches = original
+    if not calls:
+        raise ValueError(f"{name}: train_optimized_cnn does not use "
+                         "utils.training.augmented_batches, so its augmentation cannot be changed")
 
 
 def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, seed: int) -> dict:
@@ -188,7 +254,8 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
 
     model.compile = compile_
     try:
-        with benchmark.wrapped_fit(model, factory):
+        with benchmark.wrapped_fit(model, factory), \
+                augmentation_settings(variant.name, variant.augmentation):
             functions["train_optimized_cnn"](model, xtrain, ytrain,
                                              **({"epochs": epochs} if epochs else {}))
     finally:
@@ -280,6 +347,17 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def run_key(variant: str, seed: int, train_images: int, epochs: int | None,
+            solutions: str) -> str:
+    """Where a run is kept in ``ablation.json``: one entry per variant, seed, scale and notebook.
+
+    A changed notebook (its solutions' digest) or another ``--epochs`` adds runs rather than
+    overwriting those that earlier tables were made from.
+    """
+    return (f"{variant}/seed{seed}@{train_images}/{epochs or 'default'}-epochs"
+            f"/solutions-{solutions}")
+
+
 def run_ablation(args, argv: list[str]) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -297,7 +375,8 @@ def run_ablation(args, argv: list[str]) -> dict:
         for seed in args.seeds:
             settings = {"variant": name, "seed": seed, "train_images": len(data[0]),
                         "solutions": solutions, "data": data_label}
-            previous = results["runs"].get(f"{name}/seed{seed}@{len(data[0])}")
+            key = run_key(name, seed, len(data[0]), args.epochs, solutions)
+            previous = results["runs"].get(key)
             if previous and not args.force and all(
                     previous.get(k) == v for k, v in settings.items()) and (
                     args.epochs is None or previous["epochs"] == args.epochs):
@@ -312,7 +391,7 @@ def run_ablation(args, argv: list[str]) -> dict:
                        command=metadata["command"],
                        machine=benchmark._machine_summary(metadata["machine"]))
             results = read_runs(json_path)  # merge with whatever is there now
-            results["runs"][f"{name}/seed{seed}@{len(data[0])}"] = run
+            results["runs"][key] = run
             benchmark._write_json(json_path, results)
             md_path.write_text(render_markdown(results))
             print(f"{LOG} {name} (seed {seed}): test acc {run['test_accuracy']:.3f} "
