@@ -70,11 +70,12 @@ MODELS = {
                   "Optimised CNN, instructor's model (Q3.3)"),
 }
 
-SPEED_VARIANTS = ("plain", "tuned", "tuned-threads")
+SPEED_VARIANTS = ("plain", "tuned", "tuned-threads", "tuned-xla")
 SPEED_DESCRIPTIONS = {
     "plain": "as students do: model.fit(xtrain, ytrain_1hot, batch_size=32) on load_cifar10's arrays",
     "tuned": "float32 arrays, fast_dataset (tf.data, batch 32, prefetch), steps_per_execution={spe}",
     "tuned-threads": "tuned + TensorFlow threads intra_op={intra}, inter_op={inter}",
+    "tuned-xla": "tuned + compiled with XLA (jit_compile=True)",
 }
 
 
@@ -175,17 +176,10 @@ def fast_dataset(x, y, batch_size: int = 32, shuffle: bool = True):
     group of steps. The updates are the same; only callbacks and the progress line are
     refreshed less often (every group).
     """
-    import tensorflow as tf
+    from utils.training import augmented_batches
 
-    x = tf.constant(np.asarray(x, dtype=np.float32))
-    y = tf.constant(np.asarray(y, dtype=np.float32))
-    n = int(x.shape[0])
-    indices = tf.data.Dataset.range(n)
-    if shuffle:
-        indices = indices.shuffle(n, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)),
-                                            num_parallel_calls=tf.data.AUTOTUNE)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    # The optimised network's input pipeline with its flips and shifts turned off.
+    return augmented_batches(x, y, batch_size, flip=False, shift=0, shuffle=shuffle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +255,23 @@ def _bind_fit(original_fit, args, kwargs) -> dict:
     bound = inspect.signature(original_fit).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def _batch_size(fit_arguments: dict) -> int | None:
+    """The batch size ``model.fit`` trains with: its argument, or a given dataset's first batch."""
+    if fit_arguments.get("batch_size"):
+        return int(fit_arguments["batch_size"])
+    data = fit_arguments.get("x")
+    if not hasattr(data, "element_spec"):  # not a tf.data.Dataset
+        return None
+    # The size the pipeline batches to (tf.data keeps it on its batching step), else the size of
+    # its first batch, which is smaller when there are fewer images than that.
+    stage = data
+    while stage is not None:
+        if getattr(stage, "_batch_size", None) is not None:
+            return int(stage._batch_size)
+        stage = getattr(stage, "_input_dataset", None)
+    return int(next(iter(data.take(1)))[0].shape[0])
 
 
 @contextlib.contextmanager
@@ -509,7 +520,7 @@ def render_readme(results: dict) -> str:
 
 def _render_speed(speed: dict) -> list[str]:
     variants = speed.get("variants", {})
-    lines = ["## Speed: feeding the Question 3.1 CNN faster", "",
+    lines = ["## Speed: training the Question 3.1 CNN faster", "",
              f"Seconds per epoch (median of {speed.get('epochs')} epochs) on "
              f"{speed.get('images')} training images, batch size 32, each variant in its own "
              f"process, one after the other. Data: `{speed.get('data', '?')}`; "
@@ -533,6 +544,12 @@ def _render_speed(speed: dict) -> list[str]:
                         "also traces and compiles the training step)"
                         if speed.get("ratio_after_first") else "")
                      + "; above 1 the tuned input is faster. " + speed.get("threads_verdict", ""))
+        lines.append("")
+    if speed.get("ratio_xla") is not None:
+        lines.append(f"Ratio plain ÷ tuned-xla (the tuned input, and the model compiled with XLA): "
+                     f"**{speed['ratio_xla']:.2f}**"
+                     + (f", **{speed['ratio_xla_after_first']:.2f}** without the first epoch"
+                        if speed.get("ratio_xla_after_first") else "") + ".")
         lines.append("")
     lines += [f"Command: `{speed.get('command', '?')}`", ""]
     return lines
@@ -700,7 +717,7 @@ def train_model(name: str, functions: dict, data: DataCache, out: Path, *, curve
         def fit(*args, **kwargs):
             arguments = _bind_fit(original_fit, args, kwargs)
             calls.append({"epochs": arguments.get("epochs"),
-                          "batch_size": arguments.get("batch_size")})
+                          "batch_size": _batch_size(arguments)})
             kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), timer,
                                    keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir)),
                                    *extra_callbacks]
@@ -874,6 +891,8 @@ def speed_worker(variant: str, args) -> dict:
     def compile_(*a, **k):
         if tuned:
             k["steps_per_execution"] = args.steps_per_execution
+        if variant == "tuned-xla":
+            k["jit_compile"] = True
         return original_compile(*a, **k)
 
     def factory(original_fit):
@@ -907,6 +926,7 @@ def speed_worker(variant: str, args) -> dict:
             inter=args.speed_threads[1]),
         "images": len(x), "epochs": len(times), **seen,
         "steps_per_execution": args.steps_per_execution if tuned else 1,
+        "jit_compile": variant == "tuned-xla",
         "threads": threads or "TensorFlow default",
         "epoch_seconds": times,
         "seconds_per_epoch_median": statistics.median(times),
@@ -987,6 +1007,8 @@ def run_speed(args, argv: list[str]) -> dict:
         "ratio_threads": ratio("plain", "tuned-threads"),
         "ratio_after_first": ratio("plain", "tuned", steady),
         "ratio_threads_after_first": ratio("plain", "tuned-threads", steady),
+        "ratio_xla": ratio("plain", "tuned-xla"),
+        "ratio_xla_after_first": ratio("plain", "tuned-xla", steady),
         "date": metadata["date"], "command": metadata["command"],
         "machine": _machine_summary(metadata["machine"]),
         "data": f"{metadata['data']['dir']} ({metadata['data']['note']})",
@@ -1005,7 +1027,9 @@ def run_speed(args, argv: list[str]) -> dict:
     summary = [f"{label} = {speed[k]:.2f}" for label, k in (
         ("plain / tuned", "ratio"), ("after the first epoch", "ratio_after_first"),
         ("plain / tuned-threads", "ratio_threads"),
-        ("after the first epoch", "ratio_threads_after_first")) if speed.get(k)]
+        ("after the first epoch", "ratio_threads_after_first"),
+        ("plain / tuned-xla", "ratio_xla"),
+        ("after the first epoch", "ratio_xla_after_first")) if speed.get(k)]
     print(f"{LOG} speed: " + (", ".join(summary) or "no ratio (a variant is missing)"),
           flush=True)
     return speed
@@ -1076,7 +1100,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: physical cores, 2 = %(default)s)")
     speed.add_argument("--speed-variants", nargs="+", choices=SPEED_VARIANTS,
                        default=list(SPEED_VARIANTS), metavar="VARIANT",
-                       help="of: plain tuned tuned-threads (default all)")
+                       help="of: " + " ".join(SPEED_VARIANTS) + " (default all)")
     parser.add_argument("--speed-worker", choices=SPEED_VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--speed-result", help=argparse.SUPPRESS)
     return parser

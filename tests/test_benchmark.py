@@ -191,7 +191,8 @@ def test_speed_mode_records_both_variants(data_dir, tmp_path, monkeypatch):
     out = tmp_path / "results"
     benchmark.main(["--speed", "--data-dir", str(data_dir), "--out", str(out),
                     "--speed-images", "40", "--speed-epochs", "2",
-                    "--speed-variants", "plain", "tuned", "--steps-per-execution", "2"])
+                    "--speed-variants", "plain", "tuned", "tuned-xla",
+                    "--steps-per-execution", "2"])
     speed = results(out)["speed"]
     plain, tuned = speed["variants"]["plain"], speed["variants"]["tuned"]
     assert plain["images"] == tuned["images"] == 40 and len(plain["epoch_seconds"]) == 2
@@ -202,7 +203,12 @@ def test_speed_mode_records_both_variants(data_dir, tmp_path, monkeypatch):
     assert speed["ratio_after_first"] == pytest.approx(
         plain["epoch_seconds"][1] / tuned["epoch_seconds"][1])
     assert plain["y_dtype"] == "float64" and tuned["steps_per_execution"] == 2
-    assert "Speed: feeding the Question 3.1 CNN faster" in (out / "README.md").read_text()
+    xla = speed["variants"]["tuned-xla"]
+    assert xla["jit_compile"] and not tuned["jit_compile"] and xla["steps_per_execution"] == 2
+    assert speed["ratio_xla"] == pytest.approx(
+        plain["seconds_per_epoch_median"] / xla["seconds_per_epoch_median"])
+    report = (out / "README.md").read_text()
+    assert "Speed: training the Question 3.1 CNN faster" in report and "plain ÷ tuned-xla" in report
 
 
 def test_command_line_help_does_not_need_tensorflow():
