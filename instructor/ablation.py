@@ -109,10 +109,6 @@ def _weight_averaging(compile_kwargs: dict) -> dict:
                                                   ema_momentum=0.99)}
 
 
-#: The random flips and shifts the recipe's input pipeline makes (``utils.augmented_batches``).
-AUGMENTATION_SHIFT = 2
-
-
 @dataclasses.dataclass(frozen=True)
 class Variant:
     name: str
@@ -155,20 +151,14 @@ def with_builtin_layers(model):
     import keras
     from keras import layers
 
-    from utils.training import MaxPooling2x2
+    from utils.training import MaxPooling2x2, augmentation_layers
 
     if not any(isinstance(layer, MaxPooling2x2) for layer in model.layers):
         raise ValueError("builtin-layers: the model has no MaxPooling2x2 to replace")
-    height, width = model.input_shape[1:3]
     copies = [layers.MaxPooling2D((2, 2)) if isinstance(layer, MaxPooling2x2)
               else type(layer).from_config(layer.get_config()) for layer in model.layers]
-    return keras.Sequential([
-        keras.Input(shape=model.input_shape[1:]),
-        layers.RandomFlip("horizontal"),
-        layers.RandomTranslation(AUGMENTATION_SHIFT / height, AUGMENTATION_SHIFT / width,
-                                 fill_mode="reflect", interpolation="nearest"),
-        *copies,
-    ])
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:]),
+                             *augmentation_layers(model.input_shape[1:3]), *copies])
 
 
 def build_variant(variant: Variant, functions: dict, xtrain):
