@@ -258,10 +258,13 @@ def _bind_fit(original_fit, args, kwargs) -> dict:
 
 
 def _batch_size(fit_arguments: dict) -> int | None:
-    """The batch size ``model.fit`` trains with: its argument, or a given dataset's first batch."""
+    """The batch size ``model.fit`` trains with: its argument, a ``PyDataset``'s ``batch_size``,
+    or a given ``tf.data`` pipeline's."""
     if fit_arguments.get("batch_size"):
         return int(fit_arguments["batch_size"])
     data = fit_arguments.get("x")
+    if isinstance(getattr(data, "batch_size", None), int):  # utils.training.AugmentedBatches
+        return data.batch_size
     if not hasattr(data, "element_spec"):  # not a tf.data.Dataset
         return None
     # The size the pipeline batches to (tf.data keeps it on its batching step), else the size of
@@ -355,13 +358,43 @@ def machine_info() -> dict:
         info["load_average"] = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         pass
+    info["gpus"] = _gpus()
+    return info
+
+
+def _gpus() -> list[str]:
+    """The GPUs Keras's backend sees (names as the backend gives them); metadata only."""
+    import keras
+
     try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+        if keras.backend.backend() == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         import tensorflow as tf
 
-        info["gpus"] = [device.name for device in tf.config.list_physical_devices("GPU")]
+        return [device.name for device in tf.config.list_physical_devices("GPU")]
     except Exception:  # noqa: BLE001 - metadata only
-        info["gpus"] = []
-    return info
+        return []
+
+
+def _backend_versions() -> dict:
+    """Keras, its backend and the version of the backend's library (as that library reports it:
+    the course installs TensorFlow as the ``tensorflow-cpu`` package)."""
+    import importlib
+
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        library_version = importlib.import_module(backend).__version__
+    except (ImportError, AttributeError):
+        library_version = None
+    return {"keras": keras.__version__, "keras_backend": backend, backend: library_version}
 
 
 def _machine_summary(machine: dict) -> str:
@@ -370,20 +403,18 @@ def _machine_summary(machine: dict) -> str:
     return text + (f", GPU: {', '.join(gpus)}" if gpus else ", no GPU")
 
 
-def run_metadata(argv: list[str], data_dir, data_note: str) -> dict:
+def run_metadata(argv: list[str], data_dir, data_note: str,
+                 program: str = "python -m instructor.benchmark") -> dict:
     """Date, machine, versions, data and the exact command line of this run."""
-    import keras
-    import tensorflow as tf
-
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "tensorflow": tf.__version__, "keras": keras.__version__},
+                     **_backend_versions()},
         "data": {"dir": Path(data_dir).expanduser().resolve().name if data_dir
                  else "keras default (cache or download)", "note": data_note},
-        "command": "python -m instructor.benchmark" + (" " + shlex.join(argv) if argv else ""),
+        "command": program + (" " + shlex.join(argv) if argv else ""),
     }
 
 

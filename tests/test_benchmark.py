@@ -72,6 +72,7 @@ def test_mlp_run_writes_results_skips_when_done_and_reruns_with_force(data_dir, 
     assert meta["data"] == {"dir": data_dir.name, "note": "synthetic (tests)"}
     assert meta["command"].startswith("python -m instructor.benchmark --data-dir")
     assert meta["machine"]["logical_cores"] >= 1 and meta["versions"]["keras"].startswith("3.")
+    assert meta["versions"]["keras_backend"] == "tensorflow" and meta["versions"]["tensorflow"]
     readme = (out / "README.md").read_text()
     assert f"limit {LIMIT}" in readme and "not a reference figure" in readme
     assert "| 308,310 | 20 |" in readme
@@ -178,6 +179,16 @@ def test_fast_dataset_keeps_the_data_and_batch_size():
     order = np.argsort(bx[:, 0])
     np.testing.assert_array_equal(bx[order], x)
     np.testing.assert_array_equal(by[order], y)  # every label stays with its image
+
+
+def test_batch_size_is_read_from_arrays_pipelines_and_portable_batches():
+    from utils.training import AugmentedBatches, augmented_batches
+
+    x, y = np.zeros((10, 4, 4, 3), np.float32), np.eye(10)
+    assert benchmark._batch_size({"x": x, "batch_size": 32}) == 32
+    assert benchmark._batch_size({"x": x, "batch_size": None}) is None
+    assert benchmark._batch_size({"x": augmented_batches(x, y, 4)}) == 4
+    assert benchmark._batch_size({"x": AugmentedBatches(x, y, 6)}) == 6
 
 
 def test_speed_mode_records_both_variants(data_dir, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from utils.training import MaxPooling2x2, augmented_batches  # noqa: E402
+from utils.training import AugmentedBatches, MaxPooling2x2, augmented_batches  # noqa: E402
 
 
 @pytest.mark.parametrize("jit", [False, True])
@@ -56,13 +56,28 @@ def images_with_ids(n: int, size: int = 8):
 
 
 def collect(dataset):
-    xs, ys = zip(*((bx.numpy(), by.numpy()) for bx, by in dataset))
+    """All batches of one epoch, concatenated, as ``model.fit`` would see them."""
+    if isinstance(dataset, AugmentedBatches):
+        batches = [dataset[i] for i in range(len(dataset))]
+        dataset.on_epoch_end()  # as model.fit calls it
+    else:
+        batches = [(bx.numpy(), by.numpy()) for bx, by in dataset]
+    xs, ys = zip(*batches)
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def test_batches_without_augmentation_hold_every_image_once_with_its_label():
+# The course's tf.data pipeline, and the same for other Keras backends (JAX on a GPU machine).
+PIPELINES = {"tf.data": augmented_batches, "portable": AugmentedBatches}
+
+
+@pytest.fixture(params=list(PIPELINES))
+def pipeline(request):
+    return PIPELINES[request.param]
+
+
+def test_batches_without_augmentation_hold_every_image_once_with_its_label(pipeline):
     x, y = images_with_ids(10)
-    dataset = augmented_batches(x, y, batch_size=4, flip=False, shift=0, seed=1)
+    dataset = pipeline(x, y, batch_size=4, flip=False, shift=0, seed=1)
     assert [len(bx) for bx, _ in dataset] == [4, 4, 2]
     bx, by = collect(dataset)
     assert bx.dtype == np.float32 and by.dtype == np.float32
@@ -71,9 +86,9 @@ def test_batches_without_augmentation_hold_every_image_once_with_its_label():
     np.testing.assert_array_equal(bx, x[ids].astype(np.float32))
 
 
-def test_flips_mirror_some_images_left_to_right_and_keep_their_labels():
+def test_flips_mirror_some_images_left_to_right_and_keep_their_labels(pipeline):
     x, y = images_with_ids(64)
-    bx, by = collect(augmented_batches(x, y, batch_size=16, shift=0, seed=2))
+    bx, by = collect(pipeline(x, y, batch_size=16, shift=0, seed=2))
     x32 = x.astype(np.float32)[by.argmax(axis=1)]
     same = np.all(bx == x32, axis=(1, 2, 3))
     mirrored = np.all(bx == x32[:, :, ::-1], axis=(1, 2, 3))
@@ -81,9 +96,9 @@ def test_flips_mirror_some_images_left_to_right_and_keep_their_labels():
     assert 10 < mirrored.sum() < 54  # about half, chosen image by image
 
 
-def test_shifts_move_each_image_by_at_most_two_pixels_filled_by_reflection():
+def test_shifts_move_each_image_by_at_most_two_pixels_filled_by_reflection(pipeline):
     x, y = images_with_ids(32, size=12)
-    bx, by = collect(augmented_batches(x, y, batch_size=8, flip=False, shift=2, seed=3))
+    bx, by = collect(pipeline(x, y, batch_size=8, flip=False, shift=2, seed=3))
     padded = np.pad(x.astype(np.float32), ((0, 0), (2, 2), (2, 2), (0, 0)), mode="symmetric")
     offsets = set()
     for image, i in zip(bx, by.argmax(axis=1)):
@@ -94,10 +109,36 @@ def test_shifts_move_each_image_by_at_most_two_pixels_filled_by_reflection():
     assert len(offsets) > 5  # each image gets its own shift
 
 
-def test_every_epoch_brings_a_new_order_and_new_variations():
+def test_every_epoch_brings_a_new_order_and_new_variations(pipeline):
     x, y = images_with_ids(32)
-    dataset = augmented_batches(x, y, batch_size=32, seed=4)
+    dataset = pipeline(x, y, batch_size=32, seed=4)
     first, second = collect(dataset), collect(dataset)
     assert not np.array_equal(first[1], second[1])  # reshuffled
     order = np.argsort(first[1].argmax(axis=1)), np.argsort(second[1].argmax(axis=1))
     assert not np.array_equal(first[0][order[0]], second[0][order[1]])  # augmented afresh
+
+
+def test_augmented_batches_is_a_tf_dataset_on_tensorflow_and_portable_elsewhere(monkeypatch):
+    x, y = images_with_ids(8)
+    assert isinstance(augmented_batches(x, y, 4), tf.data.Dataset)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert isinstance(augmented_batches(x, y, 4), AugmentedBatches)
+
+
+def test_model_fit_trains_on_portable_batches_with_a_new_order_each_epoch():
+    x, y = images_with_ids(24)
+    orders = []
+
+    class Recording(AugmentedBatches):
+        def on_epoch_end(self):
+            orders.append(self._order.copy())
+            super().on_epoch_end()
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(24, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    history = model.fit(Recording(x, y, 8, seed=5), epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert len(orders) >= 2 and not np.array_equal(orders[0], orders[1])
+    with pytest.raises(IndexError):
+        Recording(x, y, 8)[3]

@@ -9,7 +9,9 @@ the same:
   built-in layer is slow on a CPU, while a reshape and a maximum compile into fast code.
 * ``augmented_batches`` moves the random flips and shifts (``RandomFlip``, ``RandomTranslation``)
   out of the model and into the input pipeline, where they are prepared on a background thread
-  while the model trains; inside an XLA-compiled model they are slow.
+  while the model trains; inside an XLA-compiled model they are slow. It is a ``tf.data``
+  pipeline with TensorFlow as Keras's backend, and an ``AugmentedBatches`` (a
+  ``keras.utils.PyDataset``) with JAX or PyTorch, so the notebook runs on those too.
 
 Together: the optimised network trains 1.8 times as fast per epoch as the same network in built-in
 layers without XLA, on the course machine's 2 CPU cores (``python -m instructor.ablation
@@ -17,6 +19,8 @@ layers without XLA, on the course machine's 2 CPU cores (``python -m instructor.
 """
 
 from __future__ import annotations
+
+import threading
 
 import keras
 import numpy as np
@@ -60,18 +64,24 @@ def augmentation_layers(image_size, *, flip: bool = True, shift: int = 2,
 
 def augmented_batches(x, y, batch_size: int, *, flip: bool = True, shift: int = 2,
                       shuffle: bool = True, seed: int | None = None):
-    """A ``tf.data.Dataset`` of shuffled batches of *x*, *y*, randomly mirrored and shifted.
+    """Shuffled batches of *x*, *y*, randomly mirrored and shifted, for ``model.fit``.
 
     Give it to ``model.fit`` in place of the arrays (no ``batch_size`` there then). Every epoch
     each image is, independently, mirrored left to right (if *flip*) and moved by up to *shift*
     pixels in each direction, the edge filled by reflection: new variations of the same images,
     which fights over-fitting. It is what ``layers.RandomFlip("horizontal")`` and
     ``layers.RandomTranslation`` do at the start of a model, done by the input pipeline instead,
-    on a background thread, while the previous batch trains.
+    while the previous batch trains.
 
-    Only the 8-byte indices are shuffled (afresh every epoch); each batch is then gathered from the
-    images in one step, in float32, the precision Keras computes in.
+    With TensorFlow as Keras's backend (the course's) it is a ``tf.data.Dataset``: only the
+    8-byte indices are shuffled (afresh every epoch); each batch is then gathered from the images
+    in one step, in float32, and augmented on a background thread. With another backend (JAX or
+    PyTorch, on a GPU machine say) it is an :class:`AugmentedBatches`, which does the same with
+    the same layers.
     """
+    if keras.backend.backend() != "tensorflow":
+        return AugmentedBatches(x, y, batch_size, flip=flip, shift=shift, shuffle=shuffle,
+                                seed=seed)
     import tensorflow as tf
 
     images = tf.constant(np.asarray(x, dtype=np.float32))
@@ -91,3 +101,46 @@ def augmented_batches(x, y, batch_size: int, *, flip: bool = True, shift: int = 
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     batches = indices.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+class AugmentedBatches(keras.utils.PyDataset):
+    """:func:`augmented_batches` for any Keras backend, as a ``keras.utils.PyDataset``.
+
+    Batch *i* of an epoch is gathered from a fresh random order of the images and passed through
+    the same ``RandomFlip`` and ``RandomTranslation`` layers. ``model.fit`` prepares the next
+    batches in background threads (*workers*) while the current one trains; one lock keeps the
+    layers' random state from being used by two threads at once.
+    """
+
+    def __init__(self, x, y, batch_size: int, *, flip: bool = True, shift: int = 2,
+                 shuffle: bool = True, seed: int | None = None, workers: int = 4):
+        super().__init__(workers=workers, use_multiprocessing=False)
+        self.x = np.asarray(x, dtype=np.float32)
+        self.y = np.asarray(y, dtype=np.float32)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        steps = augmentation_layers(self.x.shape[1:3], flip=flip, shift=shift, seed=seed)
+        self._augment = keras.Sequential(steps) if steps else None
+        self._lock = threading.Lock()
+        self._order = self._new_order()
+
+    def _new_order(self) -> np.ndarray:
+        count = len(self.x)
+        return self._rng.permutation(count) if self.shuffle else np.arange(count)
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
+        chosen = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        batch = self.x[chosen]
+        if self._augment is not None:
+            with self._lock:
+                batch = ops.convert_to_numpy(self._augment(batch, training=True))
+        return batch, self.y[chosen]
+
+    def on_epoch_end(self) -> None:
+        self._order = self._new_order()
