@@ -73,8 +73,16 @@ def whitening_kernel(images, filters: int, size: int = 3, eps: float = 5e-4,
 # The variants
 # ---------------------------------------------------------------------------------------------
 def _copy(obj, **changes):
-    """A fresh Keras loss or optimiser like *obj*, with some of its settings changed."""
-    return type(obj).from_config({**obj.get_config(), **changes})
+    """A fresh Keras loss or optimiser like *obj*, with some of its settings changed.
+
+    An optimiser's ``exclude_from_weight_decay`` choice is not part of its config; it is carried
+    over from Keras's private attributes, as no public API reads it back.
+    """
+    copy = type(obj).from_config({**obj.get_config(), **changes})
+    for excluded in ("_exclude_from_weight_decay", "_exclude_from_weight_decay_pattern"):
+        if hasattr(obj, excluded):
+            setattr(copy, excluded, getattr(obj, excluded))
+    return copy
 
 
 def _schedule_mean(optimizer) -> float:
@@ -118,6 +126,7 @@ class Variant:
     augmentation: dict | None = None  # settings passed to utils.training.augmented_batches
     whiten_first_convolution: bool = False
     builtin_layers: bool = False  # MaxPooling2D and the augmentation layers in the model, no XLA
+    filters: tuple[tuple[int, int], ...] = ()  # (old, new) filter counts of the convolutions
 
 
 #: Settings of ``utils.training.augmented_batches`` that turn its flips and shifts off.
@@ -136,6 +145,12 @@ VARIANTS = {v.name: v for v in (
     Variant("constant-lr", "no warm-up or cosine decay: the schedule's mean learning rate "
             "throughout", compile_change=_constant_learning_rate),
     Variant("no-weight-decay", "no weight decay", compile_change=_no_weight_decay),
+    Variant("shift-4", "random shifts of up to 4 pixels instead of 2",
+            augmentation={"shift": 4}),
+    Variant("width-1.5x", "blocks 1.5 times as wide: 48, 192, 192 filters instead of 32, 128, 128",
+            filters=((32, 48), (128, 192))),
+    Variant("width-2x", "blocks twice as wide: 64, 256, 256 filters (airbench's widths)",
+            filters=((32, 64), (128, 256))),
     Variant("whitening", "added: the first convolution starts as a patch-whitening filter bank "
             "of the training images and stays fixed", whiten_first_convolution=True),
     Variant("ema", "added: the final weights are an exponential moving average (0.99) of the "
@@ -146,6 +161,55 @@ VARIANTS = {v.name: v for v in (
             augmentation=NO_AUGMENTATION,
             compile_change=lambda kwargs: {**kwargs, "jit_compile": False}),
 )}
+
+
+def _scaled_learning_rate(optimizer, factor: float):
+    """The optimiser's learning rate (a number or a schedule's config) times *factor*."""
+    config = optimizer.get_config()["learning_rate"]
+    if not isinstance(config, dict):
+        return float(config) * factor
+    inner = dict(config["config"])
+    for key in ("initial_learning_rate", "warmup_target"):
+        if inner.get(key) is not None:
+            inner[key] = float(inner[key]) * factor
+    return {**config, "config": inner}
+
+
+def adjusted(variant: Variant, *, learning_rate_scale: float = 1.0,
+             weight_decay_scale: float = 1.0, decay_normalization: bool = True) -> Variant:
+    """*variant* with the optimiser's learning rate and weight decay scaled, and optionally the
+    batch normalisation's scale and offset spared from weight decay: a sweep on top of any
+    variant. Unchanged settings give *variant* itself back."""
+    if learning_rate_scale == 1 and weight_decay_scale == 1 and decay_normalization:
+        return variant
+    suffixes, changes = [], []
+    if learning_rate_scale != 1:
+        suffixes.append(f"lr×{learning_rate_scale:g}")
+        changes.append(f"learning rate ×{learning_rate_scale:g}")
+    if weight_decay_scale != 1:
+        suffixes.append(f"wd×{weight_decay_scale:g}")
+        changes.append(f"weight decay ×{weight_decay_scale:g}")
+    if not decay_normalization:
+        suffixes.append("no-bn-decay")
+        changes.append("no weight decay on batch normalisation's scale and offset")
+
+    def compile_change(kwargs: dict) -> dict:
+        if variant.compile_change:
+            kwargs = variant.compile_change(kwargs)
+        optimizer = kwargs["optimizer"]
+        decay = optimizer.get_config().get("weight_decay")
+        if weight_decay_scale != 1 and not decay:
+            raise ValueError(f"{variant.name}: the optimiser has no weight decay to scale")
+        optimizer = _copy(optimizer, learning_rate=_scaled_learning_rate(optimizer,
+                                                                         learning_rate_scale),
+                          weight_decay=decay * weight_decay_scale if decay else decay)
+        if not decay_normalization:
+            optimizer.exclude_from_weight_decay(var_names=["gamma", "beta"])
+        return {**kwargs, "optimizer": optimizer}
+
+    return dataclasses.replace(
+        variant, name="+".join([variant.name, *suffixes]),
+        change=f"{variant.change}; {', '.join(changes)}", compile_change=compile_change)
 
 
 def with_builtin_layers(model):
@@ -169,16 +233,25 @@ def build_variant(variant: Variant, functions: dict, xtrain):
     import keras
 
     model = functions["build_optimized_cnn"]()
-    if variant.drop_layers:
+    if variant.drop_layers or variant.filters:
         config = model.get_config()
         kept = [layer for layer in config["layers"]
                 if layer["class_name"] not in variant.drop_layers]
-        if len(kept) == len(config["layers"]):
+        if len(kept) == len(config["layers"]) and variant.drop_layers:
             raise ValueError(f"{variant.name}: the model has no {', '.join(variant.drop_layers)}")
+        convolutions = [layer["config"] for layer in kept if layer["class_name"] == "Conv2D"]
         if "BatchNormalization" in variant.drop_layers:
-            for layer in kept:
-                if layer["class_name"] == "Conv2D":
-                    layer["config"]["use_bias"] = True
+            for convolution in convolutions:
+                convolution["use_bias"] = True
+        widths = dict(variant.filters)
+        if widths and not any(c["filters"] in widths for c in convolutions):
+            raise ValueError(f"{variant.name}: the model has no convolution with "
+                             f"{' or '.join(map(str, widths))} filters")
+        for convolution in convolutions:
+            convolution["filters"] = widths.get(convolution["filters"], convolution["filters"])
+        # Each layer is built afresh for its new input (the saved input shapes may be stale).
+        kept = [{key: value for key, value in layer.items() if key != "build_config"}
+                for layer in kept]
         model = keras.Sequential.from_config({**config, "layers": kept})
     if variant.builtin_layers:
         model = with_builtin_layers(model)
@@ -308,13 +381,16 @@ def render_markdown(results: dict) -> str:
         recipe = [r["test_accuracy"] for r in group if r["variant"] == "recipe"]
         baseline = statistics.mean(recipe) if recipe else None
         order = list(VARIANTS)
-        group.sort(key=lambda r: (order.index(r["variant"]) if r["variant"] in order else 99,
-                                  r["seed"]))
+        def position(run):  # a sweep's runs ("recipe+lr×2") after their variant's own
+            base = run["variant"].split("+")[0]
+            return order.index(base) if base in order else 99, run["variant"], run["seed"]
+
+        group.sort(key=position)
         lines += [f"## {n:,} training images, {epochs} epoch{'s' if epochs != 1 else ''}", "",
                   f"Data: {data}. Notebook solutions `{solutions}`.", "",
                   "| Variant | What changed | Seed | Test acc | Δ | Flip TTA | Multi-crop TTA | "
-                  "Train acc | Train time (s) |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "Train acc | Train time (s) | s/epoch (median) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in group:
             delta = (f"{r['test_accuracy'] - baseline:+.3f}"
                      if baseline is not None and r["variant"] != "recipe" else "")
@@ -322,7 +398,7 @@ def render_markdown(results: dict) -> str:
                 f"| `{r['variant']}` | {r['change']} | {r['seed']} | {r['test_accuracy']:.3f} | "
                 f"{delta} | {r['test_accuracy_flip_tta']:.3f} | {r['test_accuracy_crop_tta']:.3f}"
                 f" | {benchmark._fmt(r['final_train_accuracy'], '.3f')}"
-                f" | {r['train_seconds']:.0f} |")
+                f" | {r['train_seconds']:.0f} | {r['seconds_per_epoch_median']:.1f} |")
         if len(recipe) > 1:
             lines += ["", f"Recipe over {len(recipe)} seeds: mean {baseline:.3f}, "
                       f"range {min(recipe):.3f}–{max(recipe):.3f}."]
@@ -336,6 +412,8 @@ def render_markdown(results: dict) -> str:
               "export CIFAR10_DIR=~/.cache/cifar10-mirror",
               "python -m instructor.ablation                         # every variant",
               "python -m instructor.ablation --variants recipe --seeds 1 2  # the noise",
+              "# full size, several runs at once on a GPU machine with Keras on JAX:",
+              "instructor/gpu_runs.sh OUT_DIR SECONDS [PARALLEL [RUNS_FILE]]",
               "```", ""]
     return "\n".join(lines)
 
@@ -357,14 +435,22 @@ def run_ablation(args, argv: list[str]) -> dict:
     json_path, md_path = out / "ablation.json", out / "ablation.md"
     notebook = Path(args.notebook)
     functions = benchmark.load_reference_functions(notebook)
-    metadata = benchmark.run_metadata(argv, args.data_dir, args.data_note)
+    metadata = benchmark.run_metadata(argv, args.data_dir, args.data_note,
+                                      program="python -m instructor.ablation")
     solutions = benchmark._solutions_digest(notebook)
     xtrain, ytrain, xtest, ytest = functions["load_cifar10"]()
     data = (xtrain[:args.train_images], ytrain[:args.train_images], xtest, ytest)
     data_label = f"{metadata['data']['dir']} ({metadata['data']['note']})"
+    versions = metadata["versions"]
+    machine = (f"{benchmark._machine_summary(metadata['machine'])}, "
+               f"Keras {versions['keras']} on {versions['keras_backend']}")
 
     results = read_runs(json_path)
     for name in args.variants:
+        variant = adjusted(VARIANTS[name], learning_rate_scale=args.learning_rate_scale,
+                           weight_decay_scale=args.weight_decay_scale,
+                           decay_normalization=args.decay_normalization)
+        name = variant.name
         for seed in args.seeds:
             # The key holds the variant, seed, scale, epochs and notebook; only the data is left.
             key = run_key(name, seed, len(data[0]), args.epochs, solutions)
@@ -376,10 +462,10 @@ def run_ablation(args, argv: list[str]) -> dict:
             print(f"{LOG} {name} (seed {seed}): start on {len(data[0])} training images",
                   flush=True)
             started = time.perf_counter()
-            run = run_variant(VARIANTS[name], functions, data, epochs=args.epochs, seed=seed)
+            run = run_variant(variant, functions, data, epochs=args.epochs, seed=seed)
             run.update(solutions=solutions, data=data_label, date=metadata["date"],
                        command=metadata["command"],
-                       machine=benchmark._machine_summary(metadata["machine"]))
+                       machine=machine)
             results = read_runs(json_path)  # merge with whatever is there now
             results["runs"][key] = run
             benchmark._write_json(json_path, results)
@@ -408,14 +494,33 @@ def build_parser() -> argparse.ArgumentParser:
                              "whole test set")
     parser.add_argument("--epochs", type=benchmark._positive,
                         help="epochs (default: train_optimized_cnn's own)")
+    sweep = parser.add_argument_group("on top of every variant (a sweep)")
+    sweep.add_argument("--learning-rate-scale", type=float, default=1.0, metavar="F",
+                       help="multiply the optimiser's learning rate (its schedule's) by F")
+    sweep.add_argument("--weight-decay-scale", type=float, default=1.0, metavar="F",
+                       help="multiply the optimiser's weight decay by F")
+    sweep.add_argument("--decay-normalization", action=argparse.BooleanOptionalAction,
+                       default=True, help="weight decay on batch normalisation's scale and "
+                       "offset too (default: as the recipe)")
     benchmark.add_data_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun runs already recorded")
+    parser.add_argument("--render-only", action="store_true",
+                        help="train nothing: rewrite ablation.md from --out's ablation.json "
+                             "(after merging runs made elsewhere)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.render_only:
+        out = Path(args.out)
+        results = read_runs(out / "ablation.json")
+        if not results["runs"]:
+            print(f"{LOG} no runs in {out / 'ablation.json'}", file=sys.stderr)
+            return 1
+        (out / "ablation.md").write_text(render_markdown(results))
+        return 0
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
     with benchmark.data_dir_env(data_dir):
         run_ablation(args, argv)

@@ -102,6 +102,67 @@ def test_compile_variants_change_one_setting():
     assert kwargs["loss"].get_config()["label_smoothing"] == 0.2  # the original is untouched
 
 
+def recipe_optimizer(**overrides):
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, 80, warmup_target=0.4, warmup_steps=20)
+    optimizer = keras.optimizers.SGD(**{"learning_rate": schedule, "momentum": 0.9,
+                                        "nesterov": True, "weight_decay": 1e-2, **overrides})
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta"])
+    return optimizer
+
+
+def decayed(optimizer) -> set:
+    """Which of a BatchNormalization's and a Conv2D's weights *optimizer* would decay."""
+    norm, conv = keras.layers.BatchNormalization(), keras.layers.Conv2D(2, 1)
+    norm.build((None, 2, 2, 2))
+    conv.build((None, 2, 2, 2))
+    return {v.name for v in [*norm.trainable_weights, conv.kernel] if optimizer._use_weight_decay(v)}
+
+
+def test_copied_optimizers_keep_the_recipe_s_weight_decay_exclusions():
+    kwargs = {"loss": "mse", "optimizer": recipe_optimizer()}
+    assert decayed(kwargs["optimizer"]) == {"kernel"}
+    assert decayed(ablation._constant_learning_rate(kwargs)["optimizer"]) == {"kernel"}
+    assert decayed(ablation._weight_averaging(kwargs)["optimizer"]) == {"kernel"}
+
+
+def test_sweep_scales_learning_rate_and_weight_decay_on_top_of_a_variant():
+    assert ablation.adjusted(ablation.VARIANTS["recipe"]) is ablation.VARIANTS["recipe"]
+    variant = ablation.adjusted(ablation.VARIANTS["no-label-smoothing"], learning_rate_scale=2,
+                                weight_decay_scale=0.5, decay_normalization=False)
+    assert variant.name == "no-label-smoothing+lr×2+wd×0.5+no-bn-decay"
+    assert "learning rate ×2, weight decay ×0.5" in variant.change
+    original = recipe_optimizer()
+    original.exclude_from_weight_decay()  # decays everything, as the optimiser would by default
+    kwargs = variant.compile_change({"loss": keras.losses.CategoricalCrossentropy(
+        label_smoothing=0.2), "optimizer": original})
+    assert kwargs["loss"].get_config()["label_smoothing"] == 0.0  # the variant's own change
+    optimizer = kwargs["optimizer"]
+    config = optimizer.get_config()
+    assert config["weight_decay"] == pytest.approx(5e-3)
+    assert config["learning_rate"]["config"]["warmup_target"] == pytest.approx(0.8)
+    assert float(keras.optimizers.schedules.deserialize(config["learning_rate"])(20)) == \
+        pytest.approx(0.8)
+    assert decayed(optimizer) == {"kernel"} and decayed(original) == {"gamma", "beta", "kernel"}
+    with pytest.raises(ValueError, match="no weight decay to scale"):
+        ablation.adjusted(ablation.VARIANTS["no-weight-decay"], weight_decay_scale=2) \
+            .compile_change({"loss": "mse", "optimizer": recipe_optimizer()})
+
+
+def test_width_variants_change_only_the_filter_counts(functions):
+    x = np.random.default_rng(3).random((4, 32, 32, 3), dtype=np.float32)
+    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions, x)
+    wide = ablation.build_variant(ablation.VARIANTS["width-2x"], functions, x)
+    assert layer_classes(wide) == layer_classes(recipe)
+
+    def filters(model):
+        return [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    assert filters(wide) == [{32: 64, 128: 256}.get(f, f) for f in filters(recipe)]
+    assert wide.predict(x, verbose=0).shape == (4, 10)
+    with pytest.raises(ValueError, match="no convolution with 7 filters"):
+        ablation.build_variant(ablation.Variant("odd", "", filters=((7, 8),)), functions, x)
+
+
 def test_whitening_kernel_decorrelates_patches():
     rng = np.random.default_rng(1)
     # Smooth random images: neighbouring pixels and channels strongly correlated.
@@ -146,3 +207,10 @@ def test_main_records_runs_renders_table_and_skips_them_next_time(tmp_path, caps
     capsys.readouterr()
     assert ablation.main(argv) == 0
     assert capsys.readouterr().out.count("skipped") == 2
+    assert all(run["command"].startswith("python -m instructor.ablation --data-dir")
+               for run in runs.values())
+
+    (out / "ablation.md").unlink()
+    assert ablation.main(["--render-only", "--out", str(out)]) == 0
+    assert (out / "ablation.md").read_text() == table
+    assert ablation.main(["--render-only", "--out", str(tmp_path / "empty")]) == 1

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Full-size runs on a GPU machine that has Keras on JAX but no TensorFlow (this project's device
+# sessions): the assignment's three models timed with their exact settings, then the optimised
+# model's ablation and width/epoch variants on all 50,000 training images, several runs at once
+# on the one GPU (each is small). Results land in OUT_DIR: benchmark.json and benchmark.md
+# (instructor.benchmark's JSON and README), ablation.json and ablation.md (instructor.ablation's,
+# merged) and logs.tar.gz (the logs and learning curves).
+#
+#   CIFAR10_DIR=... instructor/gpu_runs.sh OUT_DIR SECONDS [PARALLEL [RUNS_FILE]]
+#
+# SECONDS bounds the whole script; runs still going at the end are stopped and left out. With a
+# RUNS_FILE (lines of "VARIANT EPOCHS [more instructor.ablation options]") the assignment's models
+# are skipped and those runs made instead of the list below.
+set -u
+out=$1 budget=$2 parallel=${3:-6} runs_file=${4:-}
+export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+export JAX_DEFAULT_MATMUL_PRECISION=highest  # float32 as on the CPU, not TF32
+start=$SECONDS
+work=$(mktemp -d)
+mkdir -p "$out" "$work/runs" "$work/logs"
+
+python - <<'PY' || exit 1  # fail in seconds, not minutes, if the machine cannot run Keras on JAX
+import jax, keras
+from instructor import benchmark
+print("keras", keras.__version__, keras.backend.backend(), "jax", jax.__version__, jax.devices())
+benchmark.load_reference_functions(benchmark.NOTEBOOK)["build_optimized_cnn"]().summary()
+PY
+
+# 1. The assignment's models alone on the GPU, so that their times are clean.
+if [ -z "$runs_file" ]; then
+timeout $((budget * 35 / 100)) python -m instructor.benchmark --models mlp cnn binary --no-curves \
+    --out "$work/logs/benchmark" > "$work/logs/benchmark.log" 2>&1
+cp "$work/logs/benchmark/benchmark.json" "$out/benchmark.json"
+cp "$work/logs/benchmark/README.md" "$out/benchmark.md"
+fi
+
+# 2. The optimised model, full size, PARALLEL runs at a time, most wanted first.
+default_runs=(
+    "recipe 15" "width-1.5x 10" "width-2x 8" "shift-4 15" "recipe 18" "width-1.5x 12"
+    "width-2x 6" "no-augmentation 15" "no-label-smoothing 15" "constant-lr 15"
+    "no-weight-decay 15" "ema 15" "width-2x 10" "shift-4 18" "whitening 15" "recipe 10"
+)
+left=$((budget - (SECONDS - start) - 30))
+export RUNS="$work/runs" LOGS="$work/logs"
+{ if [ -n "$runs_file" ]; then grep -v '^ *$' "$runs_file"; else printf '%s\n' "${default_runs[@]}"; fi; } |
+    timeout "$left" xargs -P "$parallel" -L 1 sh -c '
+        variant=$0 epochs=$1; shift
+        tag=$(printf "%s" "$variant-$epochs$*" | tr -c "A-Za-z0-9.-" "_")
+        python -m instructor.ablation --variants "$variant" --epochs "$epochs" \
+            --train-images 50000 "$@" --out "$RUNS/$tag" > "$LOGS/$tag.log" 2>&1'
+
+# 3. One table of every finished run.
+python - "$work/runs" "$out/ablation.json" <<'PY'
+import json, sys
+from pathlib import Path
+runs = {}
+for path in sorted(Path(sys.argv[1]).glob("*/ablation.json")):
+    runs.update(json.loads(path.read_text())["runs"])
+Path(sys.argv[2]).write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+print(len(runs), "runs")
+PY
+python -m instructor.ablation --render-only --out "$out"
+nvidia-smi > "$work/logs/nvidia-smi.txt" 2>&1
+tar -czf "$out/logs.tar.gz" -C "$work" logs
