@@ -3,6 +3,8 @@
     python -m instructor.ablation                          # every variant, 5,000 training images
     python -m instructor.ablation --variants recipe no-augmentation --train-images 10000
     python -m instructor.ablation --variants recipe --seeds 1   # the recipe again: the noise
+    python -m instructor.ablation --variants recipe --learning-rate-scale 2 --weight-decay-scale 5
+    python -m instructor.ablation --render-only --out results/gpu  # the table again, from JSON
 
 Each variant trains the teacher notebook's own ``build_optimized_cnn`` and ``train_optimized_cnn``
 with exactly one ingredient changed, on the first ``--train-images`` training images, and is tested
