@@ -501,9 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="multiply the optimiser's learning rate (its schedule's) by F")
     sweep.add_argument("--weight-decay-scale", type=float, default=1.0, metavar="F",
                        help="multiply the optimiser's weight decay by F")
-    sweep.add_argument("--decay-normalization", action=argparse.BooleanOptionalAction,
-                       default=True, help="weight decay on batch normalisation's scale and "
-                       "offset too (default: as the recipe)")
+    sweep.add_argument("--no-decay-normalization", dest="decay_normalization",
+                       action="store_false", help="leave batch normalisation's scale and offset "
+                       "out of the weight decay (default: as the recipe does)")
     benchmark.add_data_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun runs already recorded")
     parser.add_argument("--render-only", action="store_true",

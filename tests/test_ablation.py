@@ -143,6 +143,11 @@ def test_sweep_scales_learning_rate_and_weight_decay_on_top_of_a_variant():
     assert float(keras.optimizers.schedules.deserialize(config["learning_rate"])(20)) == \
         pytest.approx(0.8)
     assert decayed(optimizer) == {"kernel"} and decayed(original) == {"gamma", "beta", "kernel"}
+    args = ablation.build_parser().parse_args(["--learning-rate-scale", "2",
+                                                "--no-decay-normalization"])
+    assert (args.learning_rate_scale, args.weight_decay_scale, args.decay_normalization) == \
+        (2.0, 1.0, False)
+    assert ablation.build_parser().parse_args([]).decay_normalization is True
     with pytest.raises(ValueError, match="no weight decay to scale"):
         ablation.adjusted(ablation.VARIANTS["no-weight-decay"], weight_decay_scale=2) \
             .compile_change({"loss": "mse", "optimizer": recipe_optimizer()})
