@@ -11,9 +11,9 @@ with exactly one ingredient changed, on the first ``--train-images`` training im
 on the whole test set. The change is made from outside, so the notebook's solution stays the one
 students see: layers are removed from the built model's configuration (a fresh model is made from
 it), and the loss or optimiser handed to ``model.compile`` is swapped for a copy with one setting
-changed. ``whitening`` and ``ema`` add an ingredient the recipe does not use yet.
+changed. ``ema`` adds an ingredient the recipe does not use yet.
 
-A full-size run of the recipe takes about 50 minutes on 2 cores, so the ablation runs on a part of
+A full-size run of the recipe takes about 45 minutes on 2 cores, so the ablation runs on a part of
 the training set (the same epochs, hence proportionally fewer steps); the differences it shows are
 what each ingredient buys at that scale. Run the recipe under a second seed to see how large a
 difference must be to mean anything.
@@ -39,36 +39,6 @@ import numpy as np
 from . import benchmark
 
 LOG = "[ablation]"
-
-
-# ---------------------------------------------------------------------------------------------
-# Ingredients that are not in the recipe yet
-# ---------------------------------------------------------------------------------------------
-def whitening_kernel(images, filters: int, size: int = 3, eps: float = 5e-4,
-                     max_images: int = 2000) -> np.ndarray:
-    """A ``Conv2D`` kernel ``(size, size, channels, filters)`` that whitens image patches.
-
-    After airbench's patch whitening: the eigenvectors of the covariance of all ``size`` x
-    ``size`` patches, each divided by the square root of its eigenvalue, so that the layer's
-    outputs are decorrelated and of equal variance from the first step. The top
-    ``filters // 2`` directions are used with both signs, so that a ReLU-like activation after
-    the layer keeps both halves of each.
-    """
-    x = np.asarray(images[:max_images], dtype=np.float32)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
-    # (n, h, w, channels, size, size) -> patches laid out as a Keras kernel: (size, size, channels)
-    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * x.shape[-1])
-    patches = patches.astype(np.float64)
-    patches -= patches.mean(axis=0)
-    covariance = patches.T @ patches / len(patches)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
-    half = filters // 2
-    if half > len(eigenvalues) or filters % 2:
-        raise ValueError(f"{filters} filters: need an even number up to {2 * len(eigenvalues)}")
-    top = slice(len(eigenvalues) - half, None)
-    directions = eigenvectors[:, top] / np.sqrt(eigenvalues[top] + eps)
-    kernel = np.concatenate([directions, -directions], axis=1)
-    return kernel.reshape(size, size, x.shape[-1], filters).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +96,7 @@ class Variant:
     drop_layers: tuple[str, ...] = ()  # layer classes removed from the built model
     compile_change: Callable[[dict], dict] | None = None
     augmentation: dict | None = None  # settings passed to utils.training.augmented_batches
-    whiten_first_convolution: bool = False
+    learned_first_layer: bool = False  # the patch-whitening layer trained from a random start
     builtin_layers: bool = False  # MaxPooling2D and the augmentation layers in the model, no XLA
     filters: tuple[tuple[int, int], ...] = ()  # (old, new) filter counts of the convolutions
 
@@ -153,8 +123,9 @@ VARIANTS = {v.name: v for v in (
             filters=((32, 48), (128, 192))),
     Variant("width-2x", "blocks twice as wide: 64, 256, 256 filters (airbench's widths)",
             filters=((32, 64), (128, 256))),
-    Variant("whitening", "added: the first convolution starts as a patch-whitening filter bank "
-            "of the training images and stays fixed", whiten_first_convolution=True),
+    Variant("no-whitening", "the first layer (2 x 2, 24 filters) is an ordinary convolution, "
+            "trained from a random start, instead of fixed patch-whitening filters",
+            learned_first_layer=True),
     Variant("ema", "added: the final weights are an exponential moving average (0.99) of the "
             "last steps' weights", compile_change=_weight_averaging),
     Variant("builtin-layers", "the same network written with built-in layers only "
@@ -230,7 +201,7 @@ def with_builtin_layers(model):
                              *augmentation_layers(model.input_shape[1:3]), *copies])
 
 
-def build_variant(variant: Variant, functions: dict, xtrain):
+def build_variant(variant: Variant, functions: dict):
     """The notebook's optimised model with *variant*'s layer changes (rebuilt from its config)."""
     import keras
 
@@ -257,13 +228,53 @@ def build_variant(variant: Variant, functions: dict, xtrain):
         model = keras.Sequential.from_config({**config, "layers": kept})
     if variant.builtin_layers:
         model = with_builtin_layers(model)
-    if variant.whiten_first_convolution:
-        first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
-        kernel_shape = tuple(first.kernel.shape)
-        kernel = whitening_kernel(xtrain, filters=kernel_shape[-1], size=kernel_shape[0])
-        first.set_weights([kernel, *first.get_weights()[1:]])
-        first.trainable = False
+    if variant.learned_first_layer:
+        _whitening_layer(model, variant.name).trainable = True
     return model
+
+
+#: The name of the recipe's patch-whitening layer in ``build_optimized_cnn``.
+WHITENING_LAYER = "patch_whitening"
+
+
+def _whitening_layer(model, name: str):
+    try:
+        return model.get_layer(WHITENING_LAYER)
+    except ValueError:
+        raise ValueError(f"{name}: the model has no layer named {WHITENING_LAYER!r}") from None
+
+
+@contextlib.contextmanager
+def random_first_layer(name: str, active: bool):
+    """While the block runs, ``utils.training.patch_whitening`` gives random starting weights
+    (Keras's defaults for a ``Conv2D``: Glorot-uniform kernel, zero bias) instead of whitening
+    filters. Raises if the training never asked for them, as :func:`augmentation_settings` does.
+    """
+    if not active:
+        yield
+        return
+    import keras
+
+    from utils import training
+
+    original = training.patch_whitening
+    calls = []
+
+    def random_weights(images, size: int = 2, **_):
+        calls.append(size)
+        channels = np.shape(images)[-1]
+        shape = (size, size, channels, 2 * size * size * channels)
+        kernel = keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()(shape))
+        return [kernel, np.zeros(shape[-1], np.float32)]
+
+    training.patch_whitening = random_weights
+    try:
+        yield
+    finally:
+        training.patch_whitening = original
+    if not calls:
+        raise ValueError(f"{name}: train_optimized_cnn does not use "
+                         "utils.training.patch_whitening, so its first layer cannot be changed")
 
 
 @contextlib.contextmanager
@@ -302,7 +313,7 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
 
     xtrain, ytrain, xtest, ytest = data
     keras.utils.set_random_seed(seed)
-    model = build_variant(variant, functions, xtrain)
+    model = build_variant(variant, functions)
     timer = benchmark.make_epoch_timer()
     original_compile = model.compile
 
@@ -323,7 +334,8 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
     model.compile = compile_
     try:
         with benchmark.wrapped_fit(model, factory), \
-                augmentation_settings(variant.name, variant.augmentation):
+                augmentation_settings(variant.name, variant.augmentation), \
+                random_first_layer(variant.name, variant.learned_first_layer):
             functions["train_optimized_cnn"](model, xtrain, ytrain,
                                              **({"epochs": epochs} if epochs else {}))
     finally:

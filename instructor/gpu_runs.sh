@@ -36,9 +36,9 @@ fi
 
 # 2. The optimised model, full size, PARALLEL runs at a time, most wanted first.
 default_runs=(
-    "recipe 15" "width-1.5x 10" "width-2x 8" "shift-4 15" "recipe 18" "width-1.5x 12"
-    "width-2x 6" "no-augmentation 15" "no-label-smoothing 15" "constant-lr 15"
-    "no-weight-decay 15" "ema 15" "width-2x 10" "shift-4 18" "whitening 15" "recipe 10"
+    "recipe 22" "no-whitening 22" "recipe 18" "no-whitening 18" "shift-4 22" "recipe 14"
+    "no-augmentation 22" "no-label-smoothing 22" "no-weight-decay 22" "ema 22"
+    "width-1.5x 14" "constant-lr 22" "recipe 26"
 )
 left=$((budget - (SECONDS - start) - 30))
 export RUNS="$work/runs" LOGS="$work/logs"

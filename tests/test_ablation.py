@@ -27,10 +27,9 @@ def layer_classes(model):
 
 
 def test_layer_variants_drop_only_their_layers(functions):
-    x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
-    recipe = layer_classes(ablation.build_variant(ablation.VARIANTS["recipe"], functions, x))
+    recipe = layer_classes(ablation.build_variant(ablation.VARIANTS["recipe"], functions))
     assert {"MaxPooling2x2", "BatchNormalization"} <= set(recipe)
-    no_bn = ablation.build_variant(ablation.VARIANTS["no-batchnorm"], functions, x)
+    no_bn = ablation.build_variant(ablation.VARIANTS["no-batchnorm"], functions)
     assert layer_classes(no_bn) == [c for c in recipe if c != "BatchNormalization"]
     assert all(layer.use_bias for layer in no_bn.layers if isinstance(layer, keras.layers.Conv2D))
 
@@ -38,8 +37,8 @@ def test_layer_variants_drop_only_their_layers(functions):
 def test_builtin_layers_variant_is_the_same_network_in_builtin_layers(functions):
     x = np.random.default_rng(5).random((4, 32, 32, 3), dtype=np.float32)
     keras.utils.set_random_seed(0)
-    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions, x)
-    builtin = ablation.build_variant(ablation.VARIANTS["builtin-layers"], functions, x)
+    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions)
+    builtin = ablation.build_variant(ablation.VARIANTS["builtin-layers"], functions)
     assert layer_classes(builtin) == ["RandomFlip", "RandomTranslation"] + [
         "MaxPooling2D" if c == "MaxPooling2x2" else c for c in layer_classes(recipe)]
     assert builtin.count_params() == recipe.count_params()
@@ -155,8 +154,8 @@ def test_sweep_scales_learning_rate_and_weight_decay_on_top_of_a_variant():
 
 def test_width_variants_change_only_the_filter_counts(functions):
     x = np.random.default_rng(3).random((4, 32, 32, 3), dtype=np.float32)
-    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions, x)
-    wide = ablation.build_variant(ablation.VARIANTS["width-2x"], functions, x)
+    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions)
+    wide = ablation.build_variant(ablation.VARIANTS["width-2x"], functions)
     assert layer_classes(wide) == layer_classes(recipe)
 
     def filters(model):
@@ -165,33 +164,43 @@ def test_width_variants_change_only_the_filter_counts(functions):
     assert filters(wide) == [{32: 64, 128: 256}.get(f, f) for f in filters(recipe)]
     assert wide.predict(x, verbose=0).shape == (4, 10)
     with pytest.raises(ValueError, match="no convolution with 7 filters"):
-        ablation.build_variant(ablation.Variant("odd", "", filters=((7, 8),)), functions, x)
+        ablation.build_variant(ablation.Variant("odd", "", filters=((7, 8),)), functions)
 
 
-def test_whitening_kernel_decorrelates_patches():
-    rng = np.random.default_rng(1)
-    # Smooth random images: neighbouring pixels and channels strongly correlated.
-    noise = rng.normal(size=(300, 34, 34, 1)).astype(np.float32)
-    smooth = (noise[:, :-2, :-2] + noise[:, 1:-1, 1:-1] + noise[:, 2:, 2:]) / 3
-    images = np.concatenate([smooth, smooth * 0.5 + 0.1, -smooth], axis=-1)
-    images += 0.05 * rng.normal(size=images.shape).astype(np.float32)
+def test_recipe_keeps_whitening_filters_and_no_whitening_trains_a_random_first_layer(functions):
+    from utils.training import patch_whitening
 
-    kernel = ablation.whitening_kernel(images, filters=12, size=3, eps=0.0)
-    assert kernel.shape == (3, 3, 3, 12)
-    np.testing.assert_allclose(kernel[..., 6:], -kernel[..., :6])  # both signs of each direction
-    windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(1, 2))
-    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 27).astype(np.float64)
-    outputs = (patches - patches.mean(0)) @ kernel[..., :6].reshape(27, 6)
-    np.testing.assert_allclose(np.cov(outputs, rowvar=False, bias=True), np.eye(6), atol=1e-3)
+    rng = np.random.default_rng(2)
+    x = rng.random((32, 32, 32, 3), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
+    whitening = patch_whitening(x, size=2)
 
+    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions)
+    functions["train_optimized_cnn"](recipe, x, y, epochs=1)
+    layer = recipe.get_layer(ablation.WHITENING_LAYER)
+    assert not layer.trainable
+    for got, expected in zip(layer.get_weights(), whitening):
+        np.testing.assert_allclose(got, expected)  # set from the data, then left alone
 
-def test_whitening_variant_fixes_the_first_convolution(functions):
-    x = np.random.default_rng(2).random((64, 32, 32, 3), dtype=np.float32)
-    model = ablation.build_variant(ablation.VARIANTS["whitening"], functions, x)
-    first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
-    assert not first.trainable
-    np.testing.assert_allclose(first.get_weights()[0],
-                               ablation.whitening_kernel(x, filters=first.kernel.shape[-1]))
+    variant = ablation.VARIANTS["no-whitening"]
+    with ablation.random_first_layer(variant.name, True):
+        from utils import training
+        start_kernel, start_bias = training.patch_whitening(x, size=2)
+    assert start_kernel.shape == whitening[0].shape and not start_bias.any()
+    assert np.abs(start_kernel).max() <= np.sqrt(6 / (2 * 2 * 3 + 2 * 2 * 24))  # Glorot-uniform's bound
+
+    learned = ablation.build_variant(variant, functions)
+    with ablation.random_first_layer(variant.name, True):
+        functions["train_optimized_cnn"](learned, x, y, epochs=1)
+    layer = learned.get_layer(ablation.WHITENING_LAYER)
+    kernel, bias = layer.get_weights()
+    assert layer.trainable
+    assert not np.allclose(np.abs(kernel), np.abs(whitening[0]), atol=0.05)
+    assert bias.any()  # trained: it started at zero
+
+    with pytest.raises(ValueError, match="does not use utils.training.patch_whitening"):
+        with ablation.random_first_layer("no-whitening", True):
+            pass
 
 
 def test_main_records_runs_renders_table_and_skips_them_next_time(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Tests of ``utils.training``: the fast forms of pooling and augmentation learn exactly the same."""
+"""Tests of ``utils.training``: the fast forms of pooling and augmentation learn exactly the same,
+and the patch-whitening layer's weights do what they promise."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from utils.training import AugmentedBatches, MaxPooling2x2, augmented_batches  # noqa: E402
+from utils.training import (AugmentedBatches, MaxPooling2x2, augmented_batches,  # noqa: E402
+                            patch_whitening)
 
 
 @pytest.mark.parametrize("jit", [False, True])
-def test_max_pooling_2x2_matches_the_builtin_layer_and_its_gradient(jit):
-    x = tf.constant(np.random.default_rng(0).permutation(2 * 8 * 6 * 3)
-                    .reshape(2, 8, 6, 3).astype(np.float32))  # distinct values: no ties
+@pytest.mark.parametrize("height, width", [(8, 6), (7, 5)])  # odd: the last row and column dropped
+def test_max_pooling_2x2_matches_the_builtin_layer_and_its_gradient(jit, height, width):
+    size = 2 * height * width * 3
+    x = tf.constant(np.random.default_rng(0).permutation(size)
+                    .reshape(2, height, width, 3).astype(np.float32))  # distinct values: no ties
 
     # A different weight for every output, so that each gradient shows where its maximum was.
-    weights = tf.reshape(tf.range(1.0, 1.0 + 2 * 4 * 3 * 3), (2, 4, 3, 3))
+    out_shape = (2, height // 2, width // 2, 3)
+    weights = tf.reshape(tf.range(1.0, 1.0 + int(np.prod(out_shape))), out_shape)
 
     def value_and_gradient(layer):
         @tf.function(jit_compile=jit)
@@ -31,14 +36,56 @@ def test_max_pooling_2x2_matches_the_builtin_layer_and_its_gradient(jit):
 
     y_fast, g_fast = value_and_gradient(MaxPooling2x2())
     y_builtin, g_builtin = value_and_gradient(keras.layers.MaxPooling2D((2, 2)))
-    assert y_fast.shape == (2, 4, 3, 3)
+    assert y_fast.shape == out_shape
+    assert MaxPooling2x2().compute_output_shape((None, height, width, 3)) == (None, *out_shape[1:])
     np.testing.assert_array_equal(y_fast.numpy(), y_builtin.numpy())
     np.testing.assert_array_equal(g_fast.numpy(), g_builtin.numpy())
 
 
-def test_max_pooling_2x2_refuses_odd_sizes_with_a_clear_message():
-    with pytest.raises(ValueError, match="even height and width"):
-        MaxPooling2x2()(np.zeros((1, 5, 4, 2), np.float32))
+def correlated_images(count=300, seed=1, noise_level=0.05):
+    """Images whose neighbouring pixels and colour channels are strongly correlated, as in photos."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(count, 18, 18, 1)).astype(np.float32)
+    smooth = (noise[:, :-2, :-2] + noise[:, 1:-1, 1:-1] + noise[:, 2:, 2:]) / 3
+    images = np.concatenate([smooth, smooth * 0.5, -smooth], axis=-1) + 0.4
+    return images + noise_level * rng.normal(size=images.shape).astype(np.float32)
+
+
+def whitening_layer_outputs(images, weights):
+    layer = keras.layers.Conv2D(weights[0].shape[-1], weights[0].shape[:2])
+    layer.build((None, *images.shape[1:]))
+    layer.set_weights(weights)
+    return keras.ops.convert_to_numpy(layer(images)).reshape(-1, weights[0].shape[-1])
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_patch_whitening_gives_decorrelated_zero_mean_unit_variance_outputs(size):
+    images = correlated_images()
+    kernel, bias = patch_whitening(images, size=size, eps=0.0)
+    directions = size * size * 3
+    assert kernel.shape == (size, size, 3, 2 * directions) and bias.shape == (2 * directions,)
+    np.testing.assert_allclose(kernel[..., directions:], -kernel[..., :directions])  # both signs
+    outputs = whitening_layer_outputs(images, [kernel, bias])
+    np.testing.assert_allclose(outputs.mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(np.cov(outputs[:, :directions], rowvar=False, bias=True),
+                               np.eye(directions), atol=2e-3)
+
+
+def test_patch_whitening_damps_only_the_faintest_directions():
+    images = correlated_images(noise_level=0.002)  # faint noise: a few directions barely vary
+    outputs = whitening_layer_outputs(images, patch_whitening(images, eps=5e-4))
+    variances = np.sort(outputs[:, :12].var(axis=0))
+    assert variances[-1] == pytest.approx(1.0, abs=0.01)  # strong directions: unit variance
+    assert variances[0] < 0.5  # the faintest (the noise) scaled down by eps, not blown up
+
+
+def test_patch_whitening_ignores_the_pixel_scale():
+    """Pixels in [0, 1] or in [0, 255]: the same layer outputs (eps is relative to the variance)."""
+    images = correlated_images()
+    (kernel, bias), (kernel_255, bias_255) = patch_whitening(images), patch_whitening(images * 255)
+    # each direction's sign is arbitrary, so compare magnitudes
+    np.testing.assert_allclose(np.abs(kernel), np.abs(kernel_255) * 255, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(np.abs(bias), np.abs(bias_255), rtol=1e-3, atol=1e-4)
 
 
 def test_max_pooling_2x2_survives_a_config_round_trip():
