@@ -245,66 +245,59 @@ def _whitening_layer(model, name: str):
 
 
 @contextlib.contextmanager
+def _replaced_in_training(attribute: str, replacement: Callable, name: str, purpose: str):
+    """While the block runs, ``utils.training.<attribute>`` is *replacement* (called with the
+    original first). Raises afterwards if the training never called it, so that a variant cannot
+    silently measure the recipe itself."""
+    from utils import training
+
+    original = getattr(training, attribute)
+    calls = []
+
+    def recorded(*args, **kwargs):
+        calls.append(kwargs)
+        return replacement(original, *args, **kwargs)
+
+    setattr(training, attribute, recorded)
+    try:
+        yield
+    finally:
+        setattr(training, attribute, original)
+    if not calls:
+        raise ValueError(f"{name}: train_optimized_cnn does not use utils.training.{attribute}, "
+                         f"so {purpose} cannot be changed")
+
+
 def random_first_layer(name: str, active: bool):
     """While the block runs, ``utils.training.patch_whitening`` gives random starting weights
     (Keras's defaults for a ``Conv2D``: Glorot-uniform kernel, zero bias) instead of whitening
-    filters. Raises if the training never asked for them, as :func:`augmentation_settings` does.
-    """
+    filters."""
     if not active:
-        yield
-        return
+        return contextlib.nullcontext()
     import keras
 
-    from utils import training
-
-    original = training.patch_whitening
-    calls = []
-
-    def random_weights(images, size: int = 2, **_):
-        calls.append(size)
+    def random_weights(_original, images, size: int = 2, **_):
         channels = np.shape(images)[-1]
         shape = (size, size, channels, 2 * size * size * channels)
         kernel = keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()(shape))
         return [kernel, np.zeros(shape[-1], np.float32)]
 
-    training.patch_whitening = random_weights
-    try:
-        yield
-    finally:
-        training.patch_whitening = original
-    if not calls:
-        raise ValueError(f"{name}: train_optimized_cnn does not use "
-                         "utils.training.patch_whitening, so its first layer cannot be changed")
+    return _replaced_in_training("patch_whitening", random_weights, name, "its first layer")
 
 
-@contextlib.contextmanager
 def augmentation_settings(name: str, changes: dict | None):
     """While the block runs, ``utils.training.augmented_batches`` gets *changes* as settings.
 
     The recipe makes its flips and shifts in the input pipeline; this is how a variant turns them
-    off without touching the notebook. Raises if the training never asked for the pipeline, so
-    that a variant cannot silently measure the recipe itself.
+    off without touching the notebook.
     """
     if not changes:
-        yield
-        return
-    from utils import training
+        return contextlib.nullcontext()
 
-    original = training.augmented_batches
-    calls = []
-
-    def changed(*args, **kwargs):
-        calls.append(kwargs)
+    def changed(original, *args, **kwargs):
         return original(*args, **{**kwargs, **changes})
 
-    training.augmented_batches = changed
-    try:
-        yield
-    finally:
-        training.augmented_batches = original
-    if not calls:
-        raise ValueError(f"{name}: train_optimized_cnn does not use "
-                         "utils.training.augmented_batches, so its augmentation cannot be changed")
+    return _replaced_in_training("augmented_batches", changed, name, "its augmentation")
 
 
 def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, seed: int) -> dict:
