@@ -187,7 +187,8 @@ def test_recipe_keeps_whitening_filters_and_no_whitening_trains_a_random_first_l
         from utils import training
         start_kernel, start_bias = training.patch_whitening(x, size=2)
     assert start_kernel.shape == whitening[0].shape and not start_bias.any()
-    assert np.abs(start_kernel).max() <= np.sqrt(6 / (2 * 2 * 3 + 2 * 2 * 24))  # Glorot-uniform's bound
+    glorot_bound = np.sqrt(6 / (2 * 2 * 3 + 2 * 2 * 24))  # fan in + fan out of a 2 x 2 kernel
+    assert np.abs(start_kernel).max() <= glorot_bound
 
     learned = ablation.build_variant(variant, functions)
     with ablation.random_first_layer(variant.name, True):

@@ -43,7 +43,7 @@ def test_max_pooling_2x2_matches_the_builtin_layer_and_its_gradient(jit, height,
 
 
 def correlated_images(count=300, seed=1, noise_level=0.05):
-    """Images whose neighbouring pixels and colour channels are strongly correlated, as in photos."""
+    """Images whose neighbouring pixels and colour channels are strongly correlated, like photos."""
     rng = np.random.default_rng(seed)
     noise = rng.normal(size=(count, 18, 18, 1)).astype(np.float32)
     smooth = (noise[:, :-2, :-2] + noise[:, 1:-1, 1:-1] + noise[:, 2:, 2:]) / 3

@@ -67,13 +67,20 @@ def patch_whitening(images, size: int = 2, *, eps: float = 5e-4,
     """
     x = np.asarray(images[:max_images], dtype=np.float32)
     channels = x.shape[-1]
-    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
-    # (n, h, w, channels, size, size) -> one row per patch, laid out as a Keras kernel
-    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * channels)
-    patches = patches.astype(np.float64)
-    mean = patches.mean(axis=0)
-    centred = patches - mean
-    covariance = centred.T @ centred / len(centred)
+    width = size * size * channels
+    # Sums over all patches, a few hundred images at a time: the patches of 5,000 images in one
+    # array would take about a gigabyte.
+    count, total, products = 0, np.zeros(width), np.zeros((width, width))
+    for chunk in range(0, len(x), 500):
+        windows = np.lib.stride_tricks.sliding_window_view(x[chunk:chunk + 500], (size, size),
+                                                           axis=(1, 2))
+        # (n, h, w, channels, size, size) -> one row per patch, laid out as a Keras kernel
+        patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, width).astype(np.float64)
+        count += len(patches)
+        total += patches.sum(axis=0)
+        products += patches.T @ patches
+    mean = total / count
+    covariance = products / count - np.outer(mean, mean)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     floor = eps * np.trace(covariance) / len(covariance)
     directions = eigenvectors / np.sqrt(np.maximum(eigenvalues, 0.0) + floor)
