@@ -11,7 +11,8 @@ with exactly one ingredient changed, on the first ``--train-images`` training im
 on the whole test set. The change is made from outside, so the notebook's solution stays the one
 students see: layers are removed from the built model's configuration (a fresh model is made from
 it), and the loss or optimiser handed to ``model.compile`` is swapped for a copy with one setting
-changed. ``ema`` adds an ingredient the recipe does not use yet.
+changed. ``cutout-8``, ``cutout-12``, ``dropout`` and ``ema`` add an ingredient the recipe does
+not use yet.
 
 A full-size run of the recipe takes about 45 minutes on 2 cores, so the ablation runs on a part of
 the training set (the same epochs, hence proportionally fewer steps); the differences it shows are
@@ -99,6 +100,7 @@ class Variant:
     learned_first_layer: bool = False  # the patch-whitening layer trained from a random start
     builtin_layers: bool = False  # MaxPooling2D and the augmentation layers in the model, no XLA
     filters: tuple[tuple[int, int], ...] = ()  # (old, new) filter counts of the convolutions
+    dropout: float = 0.0  # a Dropout layer of this rate just before the output layer
 
 
 #: Settings of ``utils.training.augmented_batches`` that turn its flips and shifts off.
@@ -126,6 +128,12 @@ VARIANTS = {v.name: v for v in (
     Variant("no-whitening", "the first layer (2 x 2, 24 filters) is an ordinary convolution, "
             "trained from a random start, instead of fixed patch-whitening filters",
             learned_first_layer=True),
+    Variant("cutout-8", "added: Cutout, a random 8 x 8 square of each training image painted "
+            "grey", augmentation={"cutout": 8}),
+    Variant("cutout-12", "added: Cutout, a random 12 x 12 square of each training image painted "
+            "grey", augmentation={"cutout": 12}),
+    Variant("dropout", "added: dropout (rate 0.3) of the pooled features before the output layer",
+            dropout=0.3),
     Variant("ema", "added: the final weights are an exponential moving average (0.99) of the "
             "last steps' weights", compile_change=_weight_averaging),
     Variant("builtin-layers", "the same network written with built-in layers only "
@@ -228,6 +236,10 @@ def build_variant(variant: Variant, functions: dict):
         model = keras.Sequential.from_config({**config, "layers": kept})
     if variant.builtin_layers:
         model = with_builtin_layers(model)
+    if variant.dropout:
+        *features, output = model.layers
+        model = keras.Sequential([keras.Input(shape=model.input_shape[1:]), *features,
+                                  keras.layers.Dropout(variant.dropout), output])
     if variant.learned_first_layer:
         _whitening_layer(model, variant.name).trainable = True
     return model

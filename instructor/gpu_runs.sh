@@ -36,9 +36,9 @@ fi
 
 # 2. The optimised model, full size, PARALLEL runs at a time, most wanted first.
 default_runs=(
-    "recipe 22" "no-whitening 22" "recipe 18" "no-whitening 18" "shift-4 22" "recipe 14"
-    "no-augmentation 22" "no-label-smoothing 22" "no-weight-decay 22" "ema 22"
-    "width-1.5x 14" "constant-lr 22" "recipe 26"
+    "recipe 22" "cutout-8 22" "cutout-12 22" "dropout 22" "no-label-smoothing 22" "recipe 26"
+    "cutout-8 26" "no-whitening 22" "recipe 22 --seeds 1" "cutout-8 22 --seeds 1" "recipe 18"
+    "shift-4 22" "no-augmentation 22" "no-weight-decay 22" "ema 22" "constant-lr 22"
 )
 left=$((budget - (SECONDS - start) - 30))
 export RUNS="$work/runs" LOGS="$work/logs"

@@ -79,6 +79,28 @@ def test_augmentation_variants_change_the_input_pipeline_settings():
     assert training.augmented_batches is original
 
 
+def test_cutout_variants_ask_the_input_pipeline_for_their_square():
+    from utils import training
+
+    x = np.random.default_rng(7).random((16, 16, 16, 3)).astype(np.float32)
+    for name, side in [("cutout-8", 8), ("cutout-12", 12)]:
+        with ablation.augmentation_settings(name, ablation.VARIANTS[name].augmentation):
+            images = np.concatenate([bx.numpy() for bx, _ in
+                                     training.augmented_batches(x, np.eye(16), 8)])
+        painted = np.all(images == training.CUTOUT_FILL, axis=-1).sum(axis=(1, 2))
+        assert set(painted) == {side * side}
+
+
+def test_dropout_variant_adds_one_dropout_layer_before_the_output(functions):
+    recipe = ablation.build_variant(ablation.VARIANTS["recipe"], functions)
+    dropout = ablation.build_variant(ablation.VARIANTS["dropout"], functions)
+    classes = layer_classes(recipe)
+    assert layer_classes(dropout) == classes[:-1] + ["Dropout"] + classes[-1:]
+    assert dropout.layers[-2].rate == ablation.VARIANTS["dropout"].dropout
+    assert dropout.count_params() == recipe.count_params()
+    assert dropout.get_layer(ablation.WHITENING_LAYER) is not None  # the recipe's training finds it
+
+
 def test_compile_variants_change_one_setting():
     schedule = keras.optimizers.schedules.CosineDecay(0.0, 80, warmup_target=0.2, warmup_steps=20)
     kwargs = {"loss": keras.losses.CategoricalCrossentropy(label_smoothing=0.2),

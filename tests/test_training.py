@@ -156,6 +156,27 @@ def test_shifts_move_each_image_by_at_most_two_pixels_filled_by_reflection(pipel
     assert len(offsets) > 5  # each image gets its own shift
 
 
+@pytest.mark.parametrize("side", [4, 6])
+def test_cutout_paints_one_grey_square_of_its_side_in_each_image_and_nothing_else(pipeline,
+                                                                                  side):
+    from utils.training import CUTOUT_FILL
+
+    x, y = images_with_ids(24, size=12)  # random pixels: none is exactly the fill value
+    bx, by = collect(pipeline(x, y, batch_size=8, flip=False, shift=0, cutout=side, seed=5))
+    originals = x.astype(np.float32)[by.argmax(axis=1)]
+    painted = np.all(bx == CUTOUT_FILL, axis=-1)
+    corners = set()
+    for mask in painted:
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert len(rows) == len(columns) == side, "the painted area is not one square of that side"
+        assert mask.sum() == side * side and np.ptp(rows) == np.ptp(columns) == side - 1
+        corners.add((rows[0], columns[0]))
+    np.testing.assert_array_equal(bx[~painted], originals[~painted])  # the rest is untouched
+    assert len(corners) > 5  # each image gets its own place
+    assert not np.any(np.all(collect(pipeline(x, y, batch_size=8, seed=5))[0] == CUTOUT_FILL,
+                             axis=-1)), "Cutout is off unless asked for"
+
+
 def test_every_epoch_brings_a_new_order_and_new_variations(pipeline):
     x, y = images_with_ids(32)
     dataset = pipeline(x, y, batch_size=32, seed=4)

@@ -89,28 +89,43 @@ def patch_whitening(images, size: int = 2, *, eps: float = 5e-4,
     return [kernel.astype(np.float32), (-mean @ directions).astype(np.float32)]
 
 
-def augmentation_layers(image_size, *, flip: bool = True, shift: int = 2,
+#: The colour Cutout paints its squares with: mid-grey, close to CIFAR-10's average pixel (0.47).
+CUTOUT_FILL = 0.5
+
+
+def augmentation_layers(image_size, *, flip: bool = True, shift: int = 2, cutout: int = 0,
                         seed: int | None = None) -> list:
     """The Keras layers that mirror images left to right (if *flip*) and shift them by up to
-    *shift* pixels, the edge filled by reflection, for images of *image_size* (height, width)."""
+    *shift* pixels, the edge filled by reflection, for images of *image_size* (height, width);
+    with *cutout*, they then paint a *cutout* x *cutout* square at a random place of each image
+    mid-grey (Cutout, DeVries and Taylor 2017), so that no single part of an object can be
+    relied on."""
     steps = []
+    height, width = (int(d) for d in image_size)
     if flip:
         steps.append(layers.RandomFlip("horizontal", seed=seed))
     if shift:
-        height, width = (int(d) for d in image_size)
         steps.append(layers.RandomTranslation(shift / height, shift / width, fill_mode="reflect",
                                               interpolation="nearest", seed=seed))
+    if cutout:
+        # RandomErasing with a fixed area and factor (1, 1): always one square of that size, in
+        # the image (its side is the square root of the area's fraction of the image's).
+        area = cutout * cutout / (height * width)
+        steps.append(layers.RandomErasing(factor=(1.0, 1.0), scale=(area, area),
+                                          fill_value=CUTOUT_FILL, value_range=(0.0, 1.0),
+                                          seed=seed))
     return steps
 
 
 def augmented_batches(x, y, batch_size: int, *, flip: bool = True, shift: int = 2,
-                      shuffle: bool = True, seed: int | None = None):
+                      cutout: int = 0, shuffle: bool = True, seed: int | None = None):
     """Shuffled batches of *x*, *y*, randomly mirrored and shifted, for ``model.fit``.
 
     Give it to ``model.fit`` in place of the arrays (no ``batch_size`` there then). Every epoch
     each image is, independently, mirrored left to right (if *flip*) and moved by up to *shift*
     pixels in each direction, the edge filled by reflection: new variations of the same images,
-    which fights over-fitting. It is what ``layers.RandomFlip("horizontal")`` and
+    which fights over-fitting. With *cutout*, a square of that side is then painted grey in each
+    image (see :func:`augmentation_layers`). It is what ``layers.RandomFlip("horizontal")`` and
     ``layers.RandomTranslation`` do at the start of a model, done by the input pipeline instead,
     while the previous batch trains.
 
@@ -121,14 +136,15 @@ def augmented_batches(x, y, batch_size: int, *, flip: bool = True, shift: int = 
     the same layers.
     """
     if keras.backend.backend() != "tensorflow":
-        return AugmentedBatches(x, y, batch_size, flip=flip, shift=shift, shuffle=shuffle,
-                                seed=seed)
+        return AugmentedBatches(x, y, batch_size, flip=flip, shift=shift, cutout=cutout,
+                                shuffle=shuffle, seed=seed)
     import tensorflow as tf
 
     images = tf.constant(np.asarray(x, dtype=np.float32))
     labels = tf.constant(np.asarray(y, dtype=np.float32))
     count = int(images.shape[0])
-    steps = augmentation_layers(images.shape[1:3], flip=flip, shift=shift, seed=seed)
+    steps = augmentation_layers(images.shape[1:3], flip=flip, shift=shift, cutout=cutout,
+                                seed=seed)
     augment = keras.Sequential(steps) if steps else None
 
     def gather(indices):
@@ -154,14 +170,16 @@ class AugmentedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, x, y, batch_size: int, *, flip: bool = True, shift: int = 2,
-                 shuffle: bool = True, seed: int | None = None, workers: int = 4):
+                 cutout: int = 0, shuffle: bool = True, seed: int | None = None,
+                 workers: int = 4):
         super().__init__(workers=workers, use_multiprocessing=False)
         self.x = np.asarray(x, dtype=np.float32)
         self.y = np.asarray(y, dtype=np.float32)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
-        steps = augmentation_layers(self.x.shape[1:3], flip=flip, shift=shift, seed=seed)
+        steps = augmentation_layers(self.x.shape[1:3], flip=flip, shift=shift, cutout=cutout,
+                                    seed=seed)
         self._augment = keras.Sequential(steps) if steps else None
         self._lock = threading.Lock()
         self._order = self._new_order()
