@@ -101,9 +101,10 @@ def augmentation_layers(image_size, *, flip: bool = True, shift: int = 2, cutout
     mid-grey (Cutout, DeVries and Taylor 2017), so that no single part of an object can be
     relied on."""
     steps = []
-    height, width = (int(d) for d in image_size)
     if flip:
         steps.append(layers.RandomFlip("horizontal", seed=seed))
+    if shift or cutout:  # only these need the size (a pipeline of flat vectors has none)
+        height, width = (int(d) for d in image_size)
     if shift:
         steps.append(layers.RandomTranslation(shift / height, shift / width, fill_mode="reflect",
                                               interpolation="nearest", seed=seed))
