@@ -14,7 +14,7 @@ it), and the loss or optimiser handed to ``model.compile`` is swapped for a copy
 changed. ``cutout-8``, ``cutout-12``, ``dropout`` and ``ema`` add an ingredient the recipe does
 not use yet.
 
-A full-size run of the recipe takes about 45 minutes on 2 cores, so the ablation runs on a part of
+A full-size run of the recipe takes about 53 minutes on 2 cores, so the ablation runs on a part of
 the training set (the same epochs, hence proportionally fewer steps); the differences it shows are
 what each ingredient buys at that scale. Run the recipe under a second seed to see how large a
 difference must be to mean anything.
