@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test release lab grade attacks benchmark speed ablation clean-grading
+.PHONY: setup demo test release lab grade attacks benchmark speed ablation quote clean-grading
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 setup: $(VENV)/.installed   ## create .venv with the pinned requirements
 
 demo: setup                 ## the instructor's pipeline on a demo class (DATA=real or synthetic)
-	$(BIN)/python -m instructor.demo --data $(DATA)
+	$(BIN)/python -m demo --data $(DATA)
 
 test: setup                 ## unit and end-to-end tests (offline, synthetic data)
 	$(BIN)/python -m pytest -q
@@ -34,22 +34,25 @@ release: setup              ## regenerate release/ from source/ (then commit it)
 	$(BIN)/nbgrader generate_assignment cifar10_keras --force
 
 grade: setup                ## grade every submission under submitted/ (parallel, sandboxed)
-	$(BIN)/python -m instructor.grade
+	$(BIN)/python -m grader.grade
 
 attacks: setup              ## the tamper and fault suite, graded in a scratch course
-	$(BIN)/python -m instructor.attacks
+	$(BIN)/python -m demo.attacks --out results/attacks.md
 
 lab: setup                  ## JupyterLab with the nbgrader extensions, in this course directory
 	$(BIN)/jupyter lab
 
-benchmark: setup            ## train the assignment's models on real CIFAR-10 (hours on 2 cores)
-	$(BIN)/python -m instructor.benchmark --models $(MODELS)
+benchmark: setup            ## train the assignment's models on real CIFAR-10 (hours on a CPU)
+	$(BIN)/python -m lab.benchmark --models $(MODELS)
 
 speed: setup                ## plain model.fit against the tuned input pipeline, side by side
-	$(BIN)/python -m instructor.benchmark --speed
+	$(BIN)/python -m lab.speed
 
-ablation: setup             ## what each ingredient of the optimised model buys (about 1 h)
-	$(BIN)/python -m instructor.ablation $(ABLATION_ARGS)
+ablation: setup             ## what each ingredient of the optimised model buys (long on a CPU)
+	$(BIN)/python -m lab.ablation $(ABLATION_ARGS)
+
+quote: setup                ## fill the figures README, docs/ and the notebook quote from results/
+	$(BIN)/python -m lab.quote
 
 clean-grading:              ## forget the demo class: gradebook, submissions, grades, feedback
 	rm -rf gradebook.db submitted autograded/*/ feedback grades.csv grading_status.json grading_logs reports

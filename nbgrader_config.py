@@ -8,7 +8,7 @@ everywhere:
 * ``NBGRADER_CELL_TIMEOUT``: seconds one cell may run while validating or grading before it is
   interrupted (an endless loop then costs its own cell, not the whole submission); default 60.
 * ``NBGRADER_DB_URL``: the gradebook, any SQLAlchemy URL; default ``sqlite:///<course>/gradebook.db``.
-  Several graders at once (``instructor.grade`` on a cluster) are safest with PostgreSQL,
+  Several graders at once (``grader.grade`` on a cluster) are safest with PostgreSQL,
   e.g. ``postgresql://grader@dbhost/cifar10``.
 * ``CIFAR10_DIR``: where the notebooks read CIFAR-10 from (see utils/data.py); inherited by the
   kernels nbgrader starts.
@@ -18,7 +18,9 @@ import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
-c.CourseDirectory.course_id = "cifar10-keras"
+from grader.assignment import COURSE_ID  # noqa: E402
+
+c.CourseDirectory.course_id = COURSE_ID
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 if os.environ.get("NBGRADER_DB_URL"):
     c.CourseDirectory.db_url = os.environ["NBGRADER_DB_URL"]
@@ -35,14 +37,14 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 # A student who deletes a test cell gets it back (re-added from the gradebook) rather than skipping it.
 c.OverwriteCells.add_missing_cells = True
 
-# Two fixes for odd submissions (see instructor/preprocessors.py): a duplicated graded cell no
+# Two fixes for odd submissions (see grader/preprocessors/): a duplicated graded cell no
 # longer stops grading, and one huge output is cut to a readable size.
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
     LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 
-from instructor.preprocessors import DropEmptyNbgraderMetadata, TruncateLongOutputs  # noqa: E402
+from grader.preprocessors import DropEmptyNbgraderMetadata, TruncateLongOutputs  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, DropEmptyNbgraderMetadata, OverwriteKernelspec, OverwriteCells,

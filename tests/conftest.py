@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny synthetic CIFAR-10 and the environment nbgrader's kernels grade in."""
+"""Shared fixtures: a tiny synthetic CIFAR-10, the environment nbgrader's kernels grade in, and
+the points each kind of demo submission earns (read from the teacher notebook)."""
 
 import os
 
@@ -21,3 +22,13 @@ def synthetic_dir(tmp_path_factory):
 def grading_env(synthetic_dir):
     """Environment for nbgrader runs: the synthetic data, and a short per-cell time limit."""
     return {"CIFAR10_DIR": str(synthetic_dir), "NBGRADER_CELL_TIMEOUT": "30"}
+
+
+@pytest.fixture(scope="session")
+def points():
+    """Automatic points by kind of submission: 'solved', 'mistakes', 'release' (demo.submissions)."""
+    from demo import submissions
+    from grader.course import REPO_ROOT, Course
+
+    course = Course(REPO_ROOT)
+    return {kind: submissions.automatic_points(course, kind) for kind in ("solved", "mistakes", "release")}

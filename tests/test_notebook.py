@@ -8,9 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from instructor.course import REPO_ROOT, graded_cells
-
-SOURCE = REPO_ROOT / "source" / "cifar10_keras" / "cifar10_keras.ipynb"
+from grader.assignment import SOURCE_NOTEBOOK as SOURCE, TeacherNotebook
 
 
 def nbgrader_cells(nb):
@@ -30,7 +28,7 @@ def test_points_table_matches_the_graded_cells():
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
               for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
     per_part: dict[str, float] = {}
-    for grade_id, cell in graded_cells(SOURCE).items():
+    for grade_id, cell in TeacherNotebook(SOURCE).graded_cells.items():
         per_part[cell.part[-1]] = per_part.get(cell.part[-1], 0) + points[grade_id]
     assert {k: int(v) for k, v in table.items()} == per_part
     assert sum(points.values()) == 30

@@ -6,23 +6,24 @@ import os
 import subprocess
 import sys
 
-from instructor.course import Course
+from grader.course import Course
 
 
 def run_demo(course_root, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "instructor.demo", "--course", str(course_root), *args],
+    return subprocess.run([sys.executable, "-m", "demo", "--course", str(course_root), *args],
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900)
 
 
-def test_demo_with_synthetic_data_grades_the_demo_class(tmp_path):
+def test_demo_with_synthetic_data_grades_the_demo_class(tmp_path, points):
     course = Course.copy_of(tmp_path / "course")
     result = run_demo(course.root, "--data", "synthetic")
     assert result.returncode == 0, result.stdout + result.stderr
     table = {line.split()[0]: line.split() for line in result.stdout.splitlines()
              if line.startswith("demo_")}
-    assert table["demo_full_marks"][5] == "22/22"      # the auto column
-    assert table["demo_two_mistakes"][5] == "15/22"
-    assert table["demo_untouched"][5] == "0/22"
+    of = f"/{points['solved']:g}"
+    assert table["demo_full_marks"][5] == f"{points['solved']:g}{of}"      # the auto column
+    assert table["demo_two_mistakes"][5] == f"{points['mistakes']:g}{of}"
+    assert table["demo_untouched"][5] == f"0{of}"
     assert (course.root / "grades.csv").is_file()
     assert course.feedback_html("demo_full_marks").is_file()
 

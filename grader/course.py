@@ -16,9 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-ASSIGNMENT = "cifar10_keras"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .assignment import ASSIGNMENT, COURSE_ID, NOTEBOOK, REPO_ROOT, TeacherNotebook
 
 
 def nbgrader_env(extra: dict | None = None) -> dict:
@@ -52,6 +50,11 @@ class Course:
     @property
     def source_notebook(self) -> Path:
         return self.root / "source" / ASSIGNMENT / NOTEBOOK
+
+    @property
+    def teacher(self) -> TeacherNotebook:
+        """The contract of this course's teacher notebook (graded cells, points, answers)."""
+        return TeacherNotebook(self.source_notebook)
 
     @property
     def release_notebook(self) -> Path:
@@ -132,7 +135,7 @@ class Course:
         """
         from nbgrader.api import Gradebook
 
-        with Gradebook(self.gradebook_url, course_id="cifar10-keras") as gb:
+        with Gradebook(self.gradebook_url, course_id=COURSE_ID) as gb:
             submission = gb.find_submission(ASSIGNMENT, student)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
@@ -159,7 +162,7 @@ class Course:
         from nbgrader.api import Gradebook
 
         out: dict[str, dict[str, dict]] = {}
-        with Gradebook(self.gradebook_url, course_id="cifar10-keras") as gb:
+        with Gradebook(self.gradebook_url, course_id=COURSE_ID) as gb:
             assignment = gb.find_assignment(ASSIGNMENT)
             for submission in assignment.submissions:
                 cells = {}
@@ -173,48 +176,3 @@ class Course:
                         }
                 out[submission.student_id] = cells
         return out
-
-
-@dataclass(frozen=True)
-class GradedCell:
-    """Where a graded cell belongs and who grades it."""
-
-    part: str         # "Part 1" ... read from the notebook's part headings
-    automatic: bool   # a test cell (True) or an answer graded by hand (False)
-
-
-def graded_cells(source_notebook: Path) -> dict[str, GradedCell]:
-    """Every graded cell of the teacher notebook by grade_id, in notebook order.
-
-    A part starts at a cell whose grade_id is ``partN_intro``: the notebook is the one source of
-    which task belongs where.
-    """
-    nb = nbformat.read(source_notebook, as_version=4)
-    part, mapping = "Intro", {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        grade_id = meta.get("grade_id", "")
-        if grade_id.startswith("part") and grade_id.endswith("_intro"):
-            part = f"Part {grade_id[4:-6]}"
-        if meta.get("grade"):
-            mapping[grade_id] = GradedCell(part, automatic=not meta.get("solution"))
-    return mapping
-
-
-def score_table(scores: dict[str, dict[str, dict]], cells: dict[str, GradedCell]):
-    """A per-student table: points per part, the automatic total, and what awaits a human grader."""
-    import pandas as pd
-
-    rows = []
-    for student, got in sorted(scores.items()):
-        row: dict[str, object] = {"student": student}
-        for part in sorted({c.part for c in cells.values()}):
-            ids = [g for g, c in cells.items() if c.part == part and g in got]
-            row[part] = (f"{sum(got[g]['score'] for g in ids):g}/"
-                         f"{sum(got[g]['max_score'] for g in ids):g}")
-        auto = [got[g] for g, c in cells.items() if c.automatic and g in got]
-        row["auto"] = f"{sum(c['score'] for c in auto):g}/{sum(c['max_score'] for c in auto):g}"
-        pending = sum(c["max_score"] for c in got.values() if c["needs_manual"])
-        row["to grade by hand"] = f"{pending:g} pts"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("student")

@@ -4,7 +4,7 @@ Test cells run in the same Python process as the student's code, so code that re
 function (``np.allclose = ...``), a test helper (``utils.checks.check_layers = ...``), a builtin,
 or ``sys.modules`` could make a failing check pass. No check inside the kernel can rule that out
 (the student's code runs first), so :func:`find_tampering` reads the student's cells instead: a
-submission it flags keeps its automatic scores out of the total (``instructor.grade`` sets them
+submission it flags keeps its automatic scores out of the total (``grader.grade`` sets them
 to 0 as manual grades) until an instructor has looked at it in formgrader.
 """
 

@@ -7,26 +7,25 @@ import os
 
 import nbformat
 
-from instructor import submissions
-from instructor.course import ASSIGNMENT, NOTEBOOK, Course
+from demo import submissions
+from grader.assignment import ASSIGNMENT, COURSE_ID, NOTEBOOK
 
 
-def test_release_fetch_submit_collect_and_grade(tmp_path, grading_env):
+def test_release_fetch_submit_collect_and_grade(tmp_path, grading_env, points):
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     os.chmod(exchange, 0o777)
     env = dict(grading_env, NBGRADER_EXCHANGE=str(exchange))  # read by the course's nbgrader_config.py
-    course = Course.copy_of(tmp_path / "course")
-    course.generate_release()
+    course = submissions.scratch_course(tmp_path / "course")
 
     # Instructor: publish the release into the exchange.
     course.nbgrader("release_assignment", ASSIGNMENT, env=env)
-    assert (exchange / "cifar10-keras" / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+    assert (exchange / COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
 
     # Student, in a home folder of their own, without the course's config: name course and exchange.
     home = tmp_path / "student"
     home.mkdir()
-    student_args = ["--course", "cifar10-keras", f"--Exchange.root={exchange}"]
+    student_args = ["--course", COURSE_ID, f"--Exchange.root={exchange}"]
     course.nbgrader("fetch_assignment", ASSIGNMENT, *student_args, cwd=home, env=env)
     fetched = home / ASSIGNMENT / NOTEBOOK
     assert nbformat.read(fetched, as_version=4) == nbformat.read(course.release_notebook, as_version=4)
@@ -39,4 +38,4 @@ def test_release_fetch_submit_collect_and_grade(tmp_path, grading_env):
     assert course.submitted_notebook(student).read_bytes() == fetched.read_bytes()
     course.autograde(student, env=env, check=True)
     cells = course.scores()[student]
-    assert sum(c["score"] for c in cells.values() if not c["needs_manual"]) == 22
+    assert sum(c["score"] for c in cells.values() if not c["needs_manual"]) == points["solved"]

@@ -1,4 +1,4 @@
-"""Grading a whole class with instructor.grade: parallel, time-limited, resumable, on Dask, any gradebook."""
+"""Grading a whole class with grader.grade: parallel, time-limited, resumable, on Dask, any gradebook."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import nbformat
 import psutil
 import pytest
 
-from instructor import grade, sandbox, submissions
-from instructor.course import Course
+from demo import submissions
+from grader import grade, sandbox
 
 pytestmark = pytest.mark.skipif(not sandbox.available(), reason="needs bubblewrap (.ci/run installs it)")
 
@@ -24,20 +24,18 @@ def course(tmp_path, grading_env, monkeypatch):
     """A course copy with its release generated, and the grading environment set."""
     for key, value in grading_env.items():
         monkeypatch.setenv(key, value)
-    course = Course.copy_of(tmp_path / "course")
-    course.generate_release()
-    return course
+    return submissions.scratch_course(tmp_path / "course")
 
 
 def hand_in(course, **notebooks):
+    """Hand in notebooks, or kinds of demo.submissions (e.g. ann="solved")."""
     for student, notebook in notebooks.items():
-        course.submit(student, notebook)
+        course.submit(student, submissions.build(course, notebook) if isinstance(notebook, str)
+                      else notebook)
 
 
-def test_a_class_is_graded_in_parallel_with_a_summary_and_a_report(course, capsys):
-    full = submissions.solved(course.release_notebook, course.source_notebook)
-    hand_in(course, full=full, untouched=course.release_notebook.read_bytes(),
-            not_json=b"{ not a notebook")
+def test_a_class_is_graded_in_parallel_with_a_summary_and_a_report(course, capsys, points):
+    hand_in(course, full="solved", untouched="release", not_json=b"{ not a notebook")
     exit_code = grade.main(["--course", str(course.root), "--workers", "2", "--timeout", "300"])
     out = capsys.readouterr().out
     assert exit_code == 1, "one submission was not graded"
@@ -46,39 +44,39 @@ def test_a_class_is_graded_in_parallel_with_a_summary_and_a_report(course, capsy
 
     # Scores are in the gradebook as nbgrader autograde puts them: export sees them.
     totals = course.totals()
-    assert totals["full"] == 22
+    assert totals["full"] == points["solved"]
     assert totals["untouched"] == 0
     export = course.export_grades(course.root / "grades.csv").read_text()
     assert ",full," in export and ",untouched," in export
 
     report = (course.root / "reports" / "scores.csv").read_text().splitlines()
     assert report[0] == "student,status,seconds,Part 1,Part 2,Part 3,Part 4,auto,total"
-    assert any(line.startswith("full,graded,") and line.endswith(",22.0,22.0") for line in report)
+    full = f"{points['solved']:.1f}"
+    assert any(line.startswith("full,graded,") and line.endswith(f",{full},{full}") for line in report)
     assert any(line.startswith("not_json,invalid,") for line in report)
     assert (course.root / "reports" / "class_report.png").stat().st_size > 10_000
 
 
-def test_a_rerun_skips_what_is_graded_and_regrades_a_resubmission(course, capsys):
-    full = submissions.solved(course.release_notebook, course.source_notebook)
-    hand_in(course, ann=full, bob=full)
+def test_a_rerun_skips_what_is_graded_and_regrades_a_resubmission(course, capsys, points):
+    hand_in(course, ann="solved", bob="solved")
     assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
     capsys.readouterr()
 
     assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
     assert "2 skipped" in capsys.readouterr().out
 
-    hand_in(course, bob=submissions.with_mistakes(full))  # bob resubmits
+    hand_in(course, bob="mistakes")  # bob resubmits
     assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
     out = capsys.readouterr().out
     assert "1 submissions in" in out and "1 skipped" in out
-    assert course.totals()["bob"] == 15
+    assert course.totals()["bob"] == points["mistakes"]
 
     assert grade.main(["--course", str(course.root), "--students", "ann", "--force"]) == 0
     assert "1 submissions in" in capsys.readouterr().out
 
 
 def test_a_submission_past_its_time_limit_is_stopped_with_its_kernel(course):
-    slow = submissions.solved(course.release_notebook, course.source_notebook)
+    slow = submissions.build(course, "solved")
     slow.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(15)\ntime.sleep(15)"))
     hand_in(course, slow=slow)
     result = grade.grade_one(str(course.root), "slow", timeout=12)
@@ -96,10 +94,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_grading_on_a_separate_dask_scheduler_and_workers(course, capsys):
+def test_grading_on_a_separate_dask_scheduler_and_workers(course, capsys, points):
     """A scheduler and two workers started as their own processes, on loopback only."""
-    full = submissions.solved(course.release_notebook, course.source_notebook)
-    hand_in(course, ann=full, bob=course.release_notebook.read_bytes())
+    hand_in(course, ann="solved", bob="release")
     address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
@@ -113,7 +110,7 @@ def test_grading_on_a_separate_dask_scheduler_and_workers(course, capsys):
         out = capsys.readouterr().out
         assert address in out and "2 graded" in out
         totals = course.totals()
-        assert totals["ann"] == 22
+        assert totals["ann"] == points["solved"]
         assert totals["bob"] == 0
     finally:
         for process in (workers, scheduler):
@@ -122,7 +119,7 @@ def test_grading_on_a_separate_dask_scheduler_and_workers(course, capsys):
 
 @pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"),
                     reason="needs TEST_POSTGRES_URL (a PostgreSQL server; .ci/run starts one)")
-def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, capsys):
+def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, capsys, points):
     """The same grading with the gradebook in PostgreSQL, written by two workers at once."""
     import sqlalchemy
 
@@ -136,12 +133,11 @@ def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, caps
     (course.root / "gradebook.db").unlink()  # made by the fixture; from now on only PostgreSQL
     try:
         course.generate_release()  # registers the assignment in the new gradebook
-        full = submissions.solved(course.release_notebook, course.source_notebook)
-        hand_in(course, ann=full, bob=submissions.with_mistakes(full), cy=full)
+        hand_in(course, ann="solved", bob="mistakes", cy="solved")
         assert grade.main(["--course", str(course.root), "--workers", "2"]) == 0
         assert "3 graded" in capsys.readouterr().out
         totals = course.totals()
-        assert totals == {"ann": 22, "bob": 15, "cy": 22}
+        assert totals == {"ann": points["solved"], "bob": points["mistakes"], "cy": points["solved"]}
         assert not (course.root / "gradebook.db").exists(), "nothing went to SQLite"
         status = json.loads((course.root / grade.STATUS_FILE).read_text())
         assert {s["status"] for s in status.values()} == {"graded"}
@@ -149,18 +145,6 @@ def test_a_postgresql_gradebook_for_concurrent_graders(course, monkeypatch, caps
         admin.dispose()
         with sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
             connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-
-
-def test_throughput_class_mixes_kinds_evenly():
-    """Every 20 submissions hold the stated mix, and the first ten already mix four kinds."""
-    from collections import Counter
-
-    from instructor import throughput
-
-    kinds = throughput.kinds(100)
-    for start in range(0, 100, 20):
-        assert Counter(kinds[start:start + 20]) == dict(throughput.MIX)
-    assert len(set(kinds[:10])) >= 4
 
 
 def test_each_local_grader_gets_its_share_of_the_cores(monkeypatch):
@@ -171,19 +155,9 @@ def test_each_local_grader_gets_its_share_of_the_cores(monkeypatch):
 
 def test_cell_timeout_is_read_from_the_course_config(monkeypatch):
     """The throughput report quotes the limit nbgrader really applies, not a copy of its default."""
-    from instructor.course import REPO_ROOT, Course
+    from grader.course import REPO_ROOT, Course
 
     monkeypatch.delenv("NBGRADER_CELL_TIMEOUT", raising=False)
     assert Course(REPO_ROOT).cell_timeout() == 60
     monkeypatch.setenv("NBGRADER_CELL_TIMEOUT", "17")
     assert Course(REPO_ROOT).cell_timeout() == 17
-
-
-def test_peak_memory_sees_a_child_process():
-    """instructor.timing's sampler: the peak of a child that holds 200 MiB for a moment."""
-    from instructor.timing import PeakMemory
-
-    with PeakMemory(interval=0.05) as memory:
-        holder = "import time; block = bytes(range(256)) * (200 * 2**12); time.sleep(1)"
-        subprocess.run([sys.executable, "-c", holder], check=True)
-    assert 200 * 2**20 <= memory.kernel <= memory.total

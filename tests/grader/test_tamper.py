@@ -5,8 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from instructor import submissions, tamper
-from instructor.course import REPO_ROOT, Course
+from demo import submissions
+from grader import tamper
+from grader.course import REPO_ROOT, Course
 
 COURSE = Course(REPO_ROOT)
 
@@ -17,15 +18,14 @@ def trusted():
 
 
 def with_cell(source: str) -> nbformat.NotebookNode:
-    nb = submissions.solved(COURSE.release_notebook, COURSE.source_notebook)
+    nb = submissions.build(COURSE, "solved")
     nb.cells.insert(5, nbformat.v4.new_code_cell(source))
     return nb
 
 
 def test_the_release_and_the_solution_are_clean(trusted):
     assert tamper.find_tampering(nbformat.read(COURSE.release_notebook, as_version=4), trusted) == []
-    assert tamper.find_tampering(submissions.solved(COURSE.release_notebook, COURSE.source_notebook),
-                                 trusted) == []
+    assert tamper.find_tampering(submissions.build(COURSE, "solved"), trusted) == []
 
 
 @pytest.mark.parametrize("code, finding", [

@@ -1,6 +1,7 @@
 """The tamper and fault suite: hostile and broken submissions graded next to an honest one.
 
-    python -m instructor.attacks            # grade them all in a scratch course; print the table
+    python -m demo.attacks                          # grade them all in a scratch course
+    python -m demo.attacks --out results/attacks.md # and keep the table
 
 Each attack is a notebook a student could hand in: the untouched release, the full solution or
 the solution with two mistakes, plus cells that attack the grader. Every attack must end with no
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
 import hashlib
 import json
+import os
+import platform
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -21,8 +26,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import grade, sandbox, submissions
-from .course import Course
+from grader import grade, sandbox
+from grader.course import Course
+from grader.reports import markdown_table
+
+from . import submissions
 
 REPORT = "ATTACK RESULT:"  # attack cells print what happened after this marker
 
@@ -109,17 +117,11 @@ for path in ("../../../submitted", "../../../source", "../../../gradebook.db",
     Attack("not_json", "is not valid JSON", "release"),
 ]
 
-EARNED = {"release": 0, "solved": 22, "mistakes": 15}
-
-
-def build(attack: Attack, release: Path, source: Path) -> nbformat.NotebookNode | bytes:
+def build(attack: Attack, course: Course) -> nbformat.NotebookNode | bytes:
     """The notebook a student running *attack* hands in."""
     if attack.name == "not_json":
         return b'{"cells": [ "this is not a notebook'
-    solved = submissions.solved(release, source)
-    nb = {"release": lambda: nbformat.read(release, as_version=4), "solved": lambda: solved,
-          "mistakes": lambda: submissions.with_mistakes(solved)}[attack.base]()
-    nb = copy.deepcopy(nb)
+    nb = submissions.build(course, attack.base)
     if attack.name == "delete_and_duplicate_cells":
         nb.cells.remove(submissions.find_cell(nb, "test_build_multilayer_nn_hidden"))
         duplicate = copy.deepcopy(submissions.find_cell(nb, "test_load_cifar10_basic"))
@@ -131,31 +133,29 @@ def build(attack: Attack, release: Path, source: Path) -> nbformat.NotebookNode 
     return nb
 
 
-def attack_reports(course: Course, student: str) -> list[str]:
-    """What the attack cells printed in the autograded notebook (or the error they ended with)."""
-    path = course.autograded_notebook(student)
-    if not path.is_file():
+def attack_reports(course: Course, attack: Attack) -> list[str]:
+    """What the attack's own cell printed in the autograded notebook, or the error it ended with."""
+    path = course.autograded_notebook(attack.name)
+    if not attack.code or not path.is_file():
         return []
     lines = []
     for cell in json.loads(path.read_text())["cells"]:
+        if "".join(cell.get("source", "")) != attack.code.strip():
+            continue
         for output in cell.get("outputs", []):
             text = "".join(output.get("text", ""))
             lines += [line.split(REPORT, 1)[1].strip() for line in text.splitlines() if REPORT in line]
-            if output.get("output_type") == "error" and "ename" in output and not cell.get(
-                    "metadata", {}).get("nbgrader", {}).get("grade"):
+            if output.get("output_type") == "error" and "ename" in output:
                 lines.append(f"cell stopped: {output['ename']}")
     return lines
 
 
 def run_suite(root: Path, workers: int = 2, env: dict | None = None) -> list[dict]:
     """Grade every attack and a full-marks control together; return one row per submission."""
-    course = Course.copy_of(root)
-    course.generate_release()
+    course = submissions.scratch_course(root, {"control_full_marks": "solved"})
     attacks = [a for a in ATTACKS if not a.needs_process_limit or sandbox.process_limit_available()]
     for attack in attacks:
-        course.submit(attack.name, build(attack, course.release_notebook, course.source_notebook))
-    course.submit("control_full_marks",
-                  submissions.solved(course.release_notebook, course.source_notebook))
+        course.submit(attack.name, build(attack, course))
     originals = {p: hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in sorted((course.root / "submitted").rglob("*")) if p.is_file()}
     source_digest = hashlib.sha256(course.source_notebook.read_bytes()).hexdigest()
@@ -167,33 +167,49 @@ def run_suite(root: Path, workers: int = 2, env: dict | None = None) -> list[dic
     untouched = untouched and hashlib.sha256(course.source_notebook.read_bytes()).hexdigest() == source_digest
     rows = []
     for attack in [*attacks, Attack("control_full_marks", "an honest full-marks submission", "solved")]:
-        points = totals.get(attack.name, 0)
+        points, earned = totals.get(attack.name, 0), submissions.automatic_points(course, attack.base)
         rows.append({"attack": attack.name, "what": attack.what,
                      "status": outcomes[attack.name]["status"],
                      "reason": outcomes[attack.name]["reason"],
-                     "observed": "; ".join(attack_reports(course, attack.name)) or "-",
-                     "points": points, "earned": EARNED[attack.base],
-                     "ok": points <= EARNED[attack.base] and untouched})
+                     "observed": "; ".join(attack_reports(course, attack)) or "-",
+                     "points": points, "earned": earned, "ok": points <= earned and untouched})
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| Attack | What it does | Grading outcome | What the attack saw | Points (earned without the attack) |",
-             "|---|---|---|---|---|"]
-    for r in rows:
-        outcome = r["status"] + (f": {r['reason'][:90]}" if r["reason"] else "")
-        lines.append(f"| `{r['attack']}` | {r['what']} | {outcome} | {r['observed'][:160]} | "
-                     f"{r['points']:g} ({r['earned']}) |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["Attack", "What it does", "Grading outcome", "What the attack saw",
+         "Points (earned without the attack)"],
+        [[f"`{r['attack']}`", r["what"], r["status"] + (f": {r['reason'][:90]}" if r["reason"] else ""),
+          r["observed"][:160], f"{r['points']:g} ({r['earned']:g})"] for r in rows])
+
+
+def report(rows: list[dict], command: str) -> str:
+    """The page ``--out`` writes: the table, and how it was made."""
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    verdict = ("Every attack earned at most what its notebook earns without it, and the originals "
+               "were untouched." if all(r["ok"] for r in rows)
+               else "**Some attacks earned more than their notebook, or harmed the originals.**")
+    return (f"# The tamper and fault suite\n\nGenerated by `{command}` on {date} "
+            f"({platform.platform()}, {os.cpu_count()} logical cores); do not edit by hand. Each "
+            f"row is a submission graded by `python -m grader.grade` in the sandbox, beside an "
+            f"honest one. {verdict}\n\n{markdown(rows)}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m demo.attacks",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file "
+                        "(e.g. results/attacks.md)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cifar10-attacks-") as tmp:
         rows = run_suite(Path(tmp) / "course", args.workers)
     print(markdown(rows))
+    if args.out:
+        command = "python -m demo.attacks" + (" " + shlex.join(argv if argv is not None
+                                                                else sys.argv[1:]))
+        args.out.write_text(report(rows, command.strip()), encoding="utf-8")
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -47,7 +47,7 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
     spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "instructor.sandbox", "{connection_file}"],
+        "argv": [sys.executable, "-m", "grader.sandbox", "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
         "interrupt_mode": "message",  # a SIGINT to the process group would stop bwrap itself
@@ -155,7 +155,7 @@ def remove_empty_cgroups() -> None:
 
 
 def main() -> None:
-    """Kernel spec entry point: ``python -m instructor.sandbox CONNECTION_FILE`` (cwd: the workdir)."""
+    """Kernel spec entry point: ``python -m grader.sandbox CONNECTION_FILE`` (cwd: the workdir)."""
     connection_file = Path(sys.argv[1]).resolve()
     join_process_cgroup()
     inner = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file)]

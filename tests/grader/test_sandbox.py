@@ -8,8 +8,8 @@ import time
 import pytest
 from jupyter_client.manager import KernelManager
 
-from instructor import sandbox
-from instructor.course import REPO_ROOT
+from grader import sandbox
+from grader.course import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(not sandbox.available(), reason="needs bubblewrap (.ci/run installs it)")
 

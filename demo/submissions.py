@@ -8,25 +8,18 @@ what grading does with right, wrong, tampered and broken work.
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import nbformat
 
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
-
-
-def answers_of(source_notebook: Path) -> dict[str, str]:
-    """The teacher's answer for each solution cell, by grade_id, with the solution markers removed."""
-    nb = nbformat.read(source_notebook, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_MARKERS.sub("", cell.source)
-            for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+from grader.assignment import TeacherNotebook
+from grader.course import Course
 
 
 def solved(release_notebook: Path, source_notebook: Path) -> nbformat.NotebookNode:
     """The release with every answer cell filled in with the teacher's answer: full marks."""
     nb = nbformat.read(release_notebook, as_version=4)
-    answers = answers_of(source_notebook)
+    answers = TeacherNotebook(source_notebook).answers
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution"):
@@ -45,7 +38,7 @@ def replace_in(nb: nbformat.NotebookNode, grade_id: str, old: str, new: str) -> 
     """Replace text in one cell, and fail loudly if the text is not there (the notebook changed)."""
     cell = find_cell(nb, grade_id)
     if old not in cell.source:
-        raise ValueError(f"cell {grade_id!r} no longer contains {old!r}: update instructor/submissions.py")
+        raise ValueError(f"cell {grade_id!r} no longer contains {old!r}: update demo/submissions.py")
     cell.source = cell.source.replace(old, new)
 
 
@@ -100,3 +93,47 @@ def with_endless_loop(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     index = nb.cells.index(find_cell(nb, "build_multilayer_nn")) + 1
     nb.cells.insert(index, nbformat.v4.new_code_cell("while True:\n    pass  # waiting for nothing"))
     return nb
+
+
+#: Kinds of submission :func:`build` makes, by name: what the notebook is and what it does wrong.
+KINDS = {
+    "solved": "the teacher's solution",
+    "release": "the release, handed in unchanged",
+    "mistakes": "; ".join(why for why, _, _ in MISTAKES.values()),
+    "syntax_error": "the solution, with a cell that does not parse",
+    "exception": "the solution, with a train function that raises",
+    "endless_loop": "the solution, with a cell that never ends",
+    "tampered": "the release, with test cells edited and deleted",
+}
+
+
+def build(course: Course, kind: str) -> nbformat.NotebookNode:
+    """A submission of *kind* (one of KINDS) for *course*'s release."""
+    if kind in ("release", "tampered"):
+        release = nbformat.read(course.release_notebook, as_version=4)
+        return tampered(release) if kind == "tampered" else release
+    full = solved(course.release_notebook, course.source_notebook)
+    changes = {"solved": lambda nb: nb, "mistakes": with_mistakes,
+               "syntax_error": with_syntax_error, "exception": with_exception,
+               "endless_loop": with_endless_loop}
+    return changes[kind](full)
+
+
+def automatic_points(course: Course, kind: str) -> float:
+    """The automatic points a submission of *kind* earns when graded honestly."""
+    if kind in ("release", "tampered"):
+        return 0.0
+    if kind not in ("solved", "mistakes"):
+        raise ValueError(f"no fixed score for a submission of kind {kind!r}")
+    return course.teacher.automatic_points(failing=tuple(MISTAKES) if kind == "mistakes" else ())
+
+
+def scratch_course(target: Path, hand_in: dict[str, str | nbformat.NotebookNode | bytes] = (),
+                   ) -> Course:
+    """A fresh course at *target*: this repository's config and source, a new release, and the
+    submissions in *hand_in* (student -> a kind of KINDS, or the notebook itself)."""
+    course = Course.copy_of(target)
+    course.generate_release()
+    for student, notebook in dict(hand_in).items():
+        course.submit(student, build(course, notebook) if isinstance(notebook, str) else notebook)
+    return course

@@ -1,10 +1,10 @@
 """Grade a whole class: parallel, time-limited, resumable, with progress, a summary and a report.
 
-    python -m instructor.grade                          # every submission under submitted/
-    python -m instructor.grade --students ann bob       # a subset
-    python -m instructor.grade --workers 8 --timeout 600 --force
-    python -m instructor.grade --scheduler tcp://10.0.0.5:8786        # an existing Dask cluster
-    NBGRADER_DB_URL=postgresql://grader@db/cifar10 python -m instructor.grade   # shared gradebook
+    python -m grader.grade                          # every submission under submitted/
+    python -m grader.grade --students ann bob       # a subset
+    python -m grader.grade --workers 8 --timeout 600 --force
+    python -m grader.grade --scheduler tcp://10.0.0.5:8786        # an existing Dask cluster
+    NBGRADER_DB_URL=postgresql://grader@db/cifar10 python -m grader.grade   # shared gradebook
 
 Each submission is graded by the real ``nbgrader autograde --student S`` in a process of its own,
 so scores land in the gradebook exactly as nbgrader puts them (formgrader, ``nbgrader export``
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import statistics
@@ -37,7 +36,10 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox, tamper
-from .course import ASSIGNMENT, REPO_ROOT, Course, graded_cells, nbgrader_env
+from .assignment import ASSIGNMENT, REPO_ROOT
+from .course import Course, nbgrader_env
+from .files import read_json, write_json
+from .reports import class_report
 
 STATUS_FILE = "grading_status.json"
 LOG_DIR = "grading_logs"  # nbgrader's output for each submission, for course staff
@@ -93,7 +95,7 @@ def grade_one(course_root: str, student: str, timeout: float, env: dict | None =
     """Autograde one submission with nbgrader in its own process; return an Outcome as a dict.
 
     With *sandboxed*, the notebook's kernel runs in the bubblewrap sandbox of
-    :mod:`instructor.sandbox`. Runs on a Dask worker: it only needs the course directory and
+    :mod:`grader.sandbox`. Runs on a Dask worker: it only needs the course directory and
     this package.
     """
     course = Course(Path(course_root), db_url=(env or {}).get("NBGRADER_DB_URL"))
@@ -159,15 +161,11 @@ def find_submissions(course: Course, students: list[str] | None = None) -> list[
 
 
 def read_status(course: Course) -> dict[str, dict]:
-    path = course.root / STATUS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_json(course.root / STATUS_FILE, {})
 
 
 def write_status(course: Course, status: dict[str, dict]) -> None:
-    path = course.root / STATUS_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(status, indent=1, sort_keys=True))
-    tmp.replace(path)  # atomic: an interrupted run never leaves half a file
+    write_json(course.root / STATUS_FILE, status, indent=1, sort_keys=True)
 
 
 def to_grade(course: Course, students: list[str], status: dict, force: bool) -> list[str]:
@@ -245,60 +243,8 @@ def summary(outcomes: list[dict], skipped: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def class_report(course: Course, out_dir: Path) -> tuple[Path, Path]:
-    """Write per-student scores (CSV) and a one-page picture of the class (PNG)."""
-    import matplotlib
-    import matplotlib.ticker
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cells = graded_cells(course.source_notebook)
-    scores = course.scores()
-    status = read_status(course)
-    rows = []
-    for student in sorted(set(scores) | set(status)):
-        got = scores.get(student, {})
-        row = {"student": student, "status": status.get(student, {}).get("status", "graded"),
-               "seconds": status.get(student, {}).get("seconds")}
-        for part in sorted({c.part for c in cells.values()}):
-            row[part] = sum(got[g]["score"] for g, c in cells.items() if c.part == part and g in got)
-        row["auto"] = sum(got[g]["score"] for g, c in cells.items() if c.automatic and g in got)
-        row["total"] = sum(c["score"] for c in got.values())
-        rows.append(row)
-    table = pd.DataFrame(rows).set_index("student")
-    csv = out_dir / "scores.csv"
-    table.to_csv(csv)
-
-    tests = [g for g, c in cells.items() if c.automatic]
-    pass_rate = pd.Series({g: sum(1 for s in scores.values() if g in s and s[g]["score"] == s[g]["max_score"])
-                           / max(len(scores), 1) for g in tests})
-    max_auto = sum(next(iter(scores.values()))[g]["max_score"] for g in tests) if scores else 1
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [1, 1.6, 1]})
-    axes[0].hist(table["auto"], bins=range(0, int(max_auto) + 2), color="tab:blue", edgecolor="white")
-    axes[0].set(title=f"Automatic score (of {max_auto:g})", xlabel="points", ylabel="students")
-    axes[0].yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    axes[1].barh(pass_rate.index[::-1], pass_rate.values[::-1] * 100, color="tab:green")
-    axes[1].set(title="Test cells passed", xlabel="% of submissions", xlim=(0, 100))
-    axes[1].tick_params(axis="y", labelsize=8)
-    slowest = table["seconds"].dropna().sort_values().tail(10)
-    colours = ["tab:red" if table.loc[s, "status"] != "graded" else "tab:gray" for s in slowest.index]
-    axes[2].barh(slowest.index, slowest.values, color=colours)
-    axes[2].set(title="Slowest submissions (red: not graded)", xlabel="seconds")
-    counts = table["status"].value_counts().to_dict()
-    fig.suptitle(f"{ASSIGNMENT}: {len(table)} submissions, "
-                 + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    fig.tight_layout()
-    png = out_dir / "class_report.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return csv, png
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m grader.grade", description=__doc__.splitlines()[0])
     parser.add_argument("--course", type=Path, default=REPO_ROOT, help="the course directory")
     parser.add_argument("--students", nargs="+", help="grade only these students")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -326,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = grade_class(course, pending, workers=args.workers, timeout=args.timeout,
                            scheduler=args.scheduler, sandboxed=args.sandboxed) if pending else []
     print(summary(outcomes, len(students) - len(pending), time.perf_counter() - started))
-    csv, png = class_report(course, args.reports or course.root / "reports")
+    csv, png = class_report(course.scores(), read_status(course), course.teacher.graded_cells,
+                            args.reports or course.root / "reports")
     print(f"Class report: {csv} and {png}")
     return 0 if all(o["status"] in DONE for o in outcomes) else 1
 

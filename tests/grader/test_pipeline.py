@@ -13,35 +13,21 @@ import time
 import nbformat
 import pytest
 
-from instructor import submissions
-from instructor.course import REPO_ROOT, Course
+from demo import submissions
+from grader.assignment import TeacherNotebook
+from grader.course import REPO_ROOT
 
-AUTO_POINTS = 22
-
-
-def cells_testing(function: str, scores: dict) -> set[str]:
-    """The grade_ids of the test cells that check *function* (test_<function>_basic/_hidden)."""
-    return {g for g in scores if g.startswith(f"test_{function}_")}
+TEACHER = TeacherNotebook()
+AUTO_POINTS = TEACHER.automatic_points()
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, grading_env):
     """A course copy with eight submissions, all autograded in one nbgrader run."""
-    course = Course.copy_of(tmp_path_factory.mktemp("course"))
-    course.generate_release()
-    full = submissions.solved(course.release_notebook, course.source_notebook)
-    class_ = {
-        "full_marks": full,
-        "untouched": course.release_notebook.read_bytes(),
-        "two_mistakes": submissions.with_mistakes(full),
-        "tampered": submissions.tampered(nbformat.read(course.release_notebook, as_version=4)),
-        "syntax_error": submissions.with_syntax_error(full),
-        "exception": submissions.with_exception(full),
-        "endless_loop": submissions.with_endless_loop(full),
-        "not_json": b'{"cells": [ this is not a notebook',
-    }
-    for student, notebook in class_.items():
-        course.submit(student, notebook)
+    class_ = {"full_marks": "solved", "untouched": "release", "two_mistakes": "mistakes",
+              "tampered": "tampered", "syntax_error": "syntax_error", "exception": "exception",
+              "endless_loop": "endless_loop", "not_json": b'{"cells": [ this is not a notebook'}
+    course = submissions.scratch_course(tmp_path_factory.mktemp("course"), class_)
     before = {s: hashlib.sha256(course.submitted_notebook(s).read_bytes()).hexdigest() for s in class_}
     started = time.perf_counter()
     result = course.autograde(env=grading_env)
@@ -103,10 +89,10 @@ def test_two_mistakes_lose_exactly_those_functions_points(graded):
     cells = graded["scores"]["two_mistakes"]
     expected = set()
     for function in submissions.MISTAKES:
-        expected |= cells_testing(function, cells)
-    assert failed_cells(cells) == expected
+        expected |= set(TEACHER.tests_of(function))
+    assert expected and failed_cells(cells) == expected
     lost = sum(cells[g]["max_score"] for g in expected)
-    assert lost == 7 and auto_total(cells) == AUTO_POINTS - lost
+    assert auto_total(cells) == AUTO_POINTS - lost == TEACHER.automatic_points(tuple(submissions.MISTAKES))
 
 
 def test_tampered_test_cells_are_restored(graded):
@@ -122,12 +108,12 @@ def test_tampered_test_cells_are_restored(graded):
 
 def test_syntax_error_costs_only_its_own_function(graded):
     cells = graded["scores"]["syntax_error"]
-    assert failed_cells(cells) == cells_testing("build_multilayer_nn", cells)
+    assert failed_cells(cells) == set(TEACHER.tests_of("build_multilayer_nn"))
 
 
 def test_exception_costs_only_its_own_function(graded):
     cells = graded["scores"]["exception"]
-    assert failed_cells(cells) == cells_testing("train_multilayer_nn", cells)
+    assert failed_cells(cells) == set(TEACHER.tests_of("train_multilayer_nn"))
 
 
 def test_endless_loop_is_interrupted_and_the_rest_graded(graded):
@@ -157,10 +143,10 @@ def test_feedback_and_export(graded, tmp_path):
     course = graded["course"]
     course.generate_feedback()
     html = course.feedback_html("full_marks").read_text()
-    assert "22.0 / 30.0" in html, "the feedback states the score out of 30"
+    assert f"{AUTO_POINTS:.1f} / {TEACHER.total_points:.1f}" in html, "the feedback states the score"
     csv = course.export_grades(tmp_path / "grades.csv").read_text().splitlines()
     rows = {line.split(",")[3]: line for line in csv[1:]}
-    assert rows["full_marks"].split(",")[7] == "22.0"
+    assert rows["full_marks"].split(",")[7] == f"{AUTO_POINTS:.1f}"
     assert rows["untouched"].split(",")[7] == "0.0"
 
 

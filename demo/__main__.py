@@ -1,7 +1,7 @@
 """The instructor's pipeline on a demo class, end to end, with the real nbgrader commands.
 
-    python -m instructor.demo                  # real CIFAR-10 ($CIFAR10_DIR, or Keras cache/download)
-    python -m instructor.demo --data synthetic # offline: a small synthetic stand-in
+    python -m demo                  # real CIFAR-10 ($CIFAR10_DIR, or Keras cache/download)
+    python -m demo --data synthetic # offline: a small synthetic stand-in
 
 Steps: regenerate the student release from source/, hand in three demo submissions (the full
 solution, the untouched release, one with realistic mistakes in two functions), autograde them,
@@ -20,14 +20,15 @@ from pathlib import Path
 
 from utils import data
 
-from . import submissions
-from .course import REPO_ROOT, Course, graded_cells, score_table
+from grader.assignment import REPO_ROOT
+from grader.course import Course
+from grader.reports import score_table
 
-STUDENTS = {
-    "demo_full_marks": "the teacher's solution",
-    "demo_untouched": "the release, handed in unchanged",
-    "demo_two_mistakes": "; ".join(why for why, _, _ in submissions.MISTAKES.values()),
-}
+from . import submissions
+
+#: The demo class: each student's kind of submission (see demo.submissions.KINDS).
+STUDENTS = {"demo_full_marks": "solved", "demo_untouched": "release",
+            "demo_two_mistakes": "mistakes"}
 
 
 def resolve_data(choice: str) -> dict:
@@ -47,11 +48,11 @@ def resolve_data(choice: str) -> dict:
         return {data.DATA_DIR_ENV: str(batches)}
     except data.DataNotFoundError as error:
         sys.exit(f"{error}\n\nTo run the demo without the real data set, use the offline option:\n"
-                 f"    make demo DATA=synthetic     (or: python -m instructor.demo --data synthetic)")
+                 f"    make demo DATA=synthetic     (or: python -m demo --data synthetic)")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("real", "synthetic"), default="real",
                         help="real CIFAR-10 (default) or a small synthetic stand-in (offline)")
     parser.add_argument("--course", type=Path, default=REPO_ROOT,
@@ -66,18 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     course.generate_release()
 
     print("2. Handing in the demo submissions:")
-    full = submissions.solved(course.release_notebook, course.source_notebook)
-    notebooks = {
-        "demo_full_marks": full,
-        "demo_untouched": course.release_notebook.read_bytes(),
-        "demo_two_mistakes": submissions.with_mistakes(full),
-    }
-    for student, notebook in notebooks.items():
-        course.submit(student, notebook)
-        print(f"   {student:<18} {STUDENTS[student]}")
+    for student, kind in STUDENTS.items():
+        course.submit(student, submissions.build(course, kind))
+        print(f"   {student:<18} {submissions.KINDS[kind]}")
 
     print("3. nbgrader autograde (each one in a fresh kernel; long training is skipped) ...")
-    for student in notebooks:
+    for student in STUDENTS:
         t0 = time.perf_counter()
         result = course.autograde(student, env=env)
         status = "graded" if result.returncode == 0 else "FAILED (see nbgrader's log above)"
@@ -90,8 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     grades = course.export_grades(course.root / "grades.csv")
     print(f"5. nbgrader export -> {grades.relative_to(course.root)}")
 
-    table = score_table({s: v for s, v in course.scores().items() if s in notebooks},
-                        graded_cells(course.source_notebook))
+    table = score_table({s: v for s, v in course.scores().items() if s in STUDENTS},
+                        course.teacher.graded_cells)
     print("\nScores (parts include the points graded by hand, still 0 until graded in formgrader):")
     print(table.to_string())
     print(f"\nDone in {time.perf_counter() - started:.0f} s. Next: grade the hand-graded answers in "

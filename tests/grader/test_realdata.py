@@ -7,9 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from instructor import submissions
-from instructor.benchmark import load_reference_functions
-from instructor.course import REPO_ROOT, Course
+from demo import submissions
+from grader.assignment import TeacherNotebook
 from utils.data import find_batches_dir
 
 pytestmark = [
@@ -20,7 +19,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def solution():
-    return load_reference_functions(Course(REPO_ROOT).source_notebook)
+    return TeacherNotebook().reference_functions()
 
 
 def test_the_solutions_loaders_on_the_real_data(solution):
@@ -33,9 +32,7 @@ def test_the_solutions_loaders_on_the_real_data(solution):
     assert ytrain.mean() == pytest.approx(0.6) and ytest.mean() == pytest.approx(0.6)
 
 
-def test_full_marks_when_graded_with_the_real_data(tmp_path):
-    course = Course.copy_of(tmp_path / "course")
-    course.generate_release()
-    course.submit("real", submissions.solved(course.release_notebook, course.source_notebook))
+def test_full_marks_when_graded_with_the_real_data(tmp_path, points):
+    course = submissions.scratch_course(tmp_path / "course", {"real": "solved"})
     course.autograde("real", env={"CIFAR10_DIR": str(find_batches_dir())}, check=True)
-    assert course.totals()["real"] == 22
+    assert course.totals()["real"] == points["solved"]

@@ -1,23 +1,9 @@
-"""Two nbgrader preprocessors that keep odd submissions gradable (enabled in nbgrader_config.py)."""
+"""Keep a submission that prints without end readable."""
 
 from __future__ import annotations
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
-
-
-class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
-    """Turn cells whose nbgrader metadata nbgrader itself emptied into ordinary cells.
-
-    When a student duplicates a graded cell, nbgrader's DeduplicateIds keeps one copy and sets the
-    other's metadata to ``{}``; with ``add_missing_cells`` on, nbgrader 0.9.6 then fails on that
-    cell (``KeyError: 'grade_id'``) and the whole submission goes ungraded.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
-            del cell.metadata["nbgrader"]
-        return cell, resources
 
 
 class TruncateLongOutputs(NbGraderPreprocessor):

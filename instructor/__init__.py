@@ -1,1 +1,0 @@
-"""Instructor tooling: run the nbgrader pipeline, build demo submissions, benchmark the models."""
