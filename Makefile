@@ -11,11 +11,10 @@ ABLATION_ARGS ?=
 # nbgrader starts helpers (alembic, the Jupyter kernel) by name: the environment's come first.
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-export MPLBACKEND ?= Agg
 
 .PHONY: setup demo test release lab grade attacks benchmark speed ablation quote clean-grading
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt source/cifar10_keras/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt

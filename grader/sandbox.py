@@ -5,10 +5,12 @@ module's kernel spec (``cifar10-sandbox``), which starts the ordinary IPython ke
 `bubblewrap <https://github.com/containers/bubblewrap>`_ with:
 
 * a file system made of read-only binds of what the kernel needs (the system's ``/usr``, the
-  Python environment, ``utils/`` and the data set) plus, writable, the student's own working copy
+  Python environment, the course's ``utils/`` and the data set) plus, writable, the student's own working copy
   in ``autograded/`` and a private ``/tmp``; ``source/``, the gradebook, ``submitted/`` and the
   other students' folders do not exist in there;
 * no network (a network namespace of its own), and a cleared environment;
+* Python's safe-path mode (``-P``): the working folder is not on ``sys.path``, so a ``utils.py``
+  or ``utils/`` handed in with the notebook is never imported in place of the course's helpers;
 * limits: address space (``--memory``), and, where this machine lets us create a cgroup, the
   number of processes; time is limited by nbgrader's per-cell timeout and the grader's
   per-submission timeout.
@@ -88,15 +90,19 @@ def bwrap_command(workdir: Path, connection_file: Path, inner: list[str]) -> lis
     for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl"):
         if Path(path).exists():
             command += ["--ro-bind", path, path]
-    readonly = [*python_roots(), UTILS_DIR]
+    readonly = python_roots()
     if os.environ.get("CIFAR10_DIR"):
         readonly.append(Path(os.environ["CIFAR10_DIR"]).expanduser().resolve())
     for path in readonly:
         command += ["--ro-bind", str(path), str(path)]
+    # The course's helpers, at their real place (where the installed package finds them) and
+    # at the course folder's link to them.
+    for place in sorted({UTILS_DIR.resolve(), UTILS_DIR}):
+        command += ["--ro-bind", str(UTILS_DIR.resolve()), str(place)]
     command += ["--ro-bind", str(connection_file), str(connection_file),
                 "--bind", str(socket_dir), str(socket_dir),
                 "--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--clearenv"]
-    env = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1",
+    env = {"HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "PYTHONNOUSERSITE": "1",
            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     env.update({k: os.environ[k] for k in KEPT_ENV if k in os.environ})
     for key, value in sorted(env.items()):
@@ -158,7 +164,9 @@ def main() -> None:
     """Kernel spec entry point: ``python -m grader.sandbox CONNECTION_FILE`` (cwd: the workdir)."""
     connection_file = Path(sys.argv[1]).resolve()
     join_process_cgroup()
-    inner = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file)]
+    # -P: the submission's folder is not on sys.path, so files handed in beside the notebook
+    # (a utils.py, a keras/ folder) can never stand in for the course's or the libraries' code.
+    inner = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", str(connection_file)]
     command = bwrap_command(Path.cwd(), connection_file, inner)
     os.execvp(command[0], command)
 

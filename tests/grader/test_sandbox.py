@@ -22,6 +22,8 @@ def can(action):
         return False
 report = {
     "source": os.path.exists(%(source)r),
+    "source_listing": sorted(os.listdir(os.path.dirname(%(source)r)))
+                      if os.path.isdir(os.path.dirname(%(source)r)) else [],
     "gradebook": os.path.exists(%(gradebook)r),
     "write_own_folder": can(lambda: open("mine.txt", "w").write("ok")),
     "write_utils": can(lambda: open(%(utils)r + "/x.py", "w").write("")),
@@ -68,13 +70,26 @@ def run(client, code: str, timeout: float = 60) -> list[dict]:
 def test_student_code_sees_and_reaches_only_its_own_folder(kernel):
     _, client, work = kernel
     out = "".join(m["content"].get("text", "") for m in run(client, PROBE % {
-        "source": str(REPO_ROOT / "source"), "gradebook": str(REPO_ROOT / "gradebook.db"),
+        "source": str(REPO_ROOT / "source" / "cifar10_keras" / "cifar10_keras.ipynb"),
+        "gradebook": str(REPO_ROOT / "gradebook.db"),
         "utils": str(REPO_ROOT / "utils")}))
     report = json.loads(out.split("REPORT", 1)[1])
-    assert report == {"source": False, "gradebook": False, "write_own_folder": True,
+    assert report == {"source": False, "source_listing": ["utils"], "gradebook": False,
+                      "write_own_folder": True,
                       "write_utils": False, "internet": False, "secret_env": False,
                       "uid": 65534, "import_utils": True}
     assert (work / "mine.txt").read_text() == "ok"
+
+
+def test_files_handed_in_beside_the_notebook_never_replace_course_or_library_code(kernel):
+    _, client, work = kernel
+    (work / "utils.py").write_text("FAKE = True\n")
+    (work / "keras").mkdir()
+    (work / "keras" / "__init__.py").write_text("FAKE = True\n")
+    out = "".join(m["content"].get("text", "") for m in run(client, (
+        "import utils, utils.checks, keras\n"
+        "print('REPORT', hasattr(utils, 'FAKE'), hasattr(keras, 'FAKE'), utils.checks.__name__)")))
+    assert out.split("REPORT", 1)[1].split() == ["False", "False", "utils.checks"]
 
 
 def test_an_endless_cell_can_be_interrupted(kernel):

@@ -527,6 +527,12 @@ def train_solution(model, xtrain, ytrain):
     return model.fit(xtrain, ytrain, epochs=EPOCHS, batch_size=32)
 
 
+def train_objects(model, xtrain, ytrain):
+    model.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    history = model.fit(x=xtrain, y=ytrain, batch_size=32, epochs=EPOCHS, verbose=1)
+    return history
+
+
 def train_objects_no_return(model, xtrain, ytrain):
     model.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
     model.fit(x=xtrain, y=ytrain, batch_size=32, epochs=EPOCHS, verbose=1)
@@ -544,7 +550,7 @@ def train_default_batch(model, xtrain, ytrain):
     return model.fit(xtrain, ytrain, epochs=EPOCHS, validation_split=0.25)
 
 
-@pytest.mark.parametrize("train", [train_solution, train_objects_no_return, train_positional,
+@pytest.mark.parametrize("train", [train_solution, train_objects, train_positional,
                                    train_default_batch])
 def test_training_written_differently_passes(train):
     """String or object loss and optimiser, any fit call style, batch_size left at 32: all pass."""
@@ -569,6 +575,26 @@ def test_record_training_records_what_happened():
     assert record.learning_rate == pytest.approx(0.01)
     assert "accuracy" in record.history_keys and record.weights_changed
     assert checks.record_training(train_objects_no_return, checks.small_model(), x, y).returned is None
+
+
+def test_training_must_return_the_history():
+    """A train function that trains right but returns nothing, or something else, is told to
+    return the History: the notebook's long cells plot it."""
+    x, y = checks.sample_data(n=48, seed=3)
+    record = checks.record_training(train_objects_no_return, checks.small_model(), x, y)
+    with pytest.raises(AssertionError) as error:
+        checks.check_training(record, "train_multilayer_nn", x, y, loss="categorical_crossentropy",
+                              epochs=EPOCHS, batch_size=32, learning_rate=0.01)
+    assert_mentions(str(error.value), "returned nothing", "return model.fit(...)")
+
+    def train_returns_model(model, xtrain, ytrain):
+        train_solution(model, xtrain, ytrain)
+        return model
+
+    record = checks.record_training(train_returns_model, checks.small_model(), x, y)
+    with pytest.raises(AssertionError, match="returned a Sequential"):
+        checks.check_training(record, "train_multilayer_nn", x, y, loss="categorical_crossentropy",
+                              epochs=EPOCHS, batch_size=32, learning_rate=0.01)
 
 
 def test_binary_training_passes():

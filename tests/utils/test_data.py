@@ -266,3 +266,22 @@ def test_real_cifar10_from_cifar10_dir(monkeypatch):
     assert x_train.dtype == np.uint8 and y_train.shape == (50000, 1) and y_test.shape == (10000, 1)
     assert y_train.min() == 0 and y_train.max() == 9 and y_test.min() == 0 and y_test.max() == 9
     assert np.bincount(y_train[:, 0], minlength=10).tolist() == [5000] * 10
+
+
+def test_while_graded_only_the_first_images_are_served(tmp_path, monkeypatch):
+    """Validate and autograde see the first GRADING_IMAGES of each split (the tests bring their
+    own data), read from as few batch files as that needs; students see the whole set."""
+    data.write_synthetic_cifar10(tmp_path, train_per_class=30, test_per_class=12, seed=4)
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path))
+    (x_full, y_full), (xt_full, yt_full) = utils.load_data()
+    monkeypatch.setattr(data, "GRADING_IMAGES", 70)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    (x, y), (xt, yt) = utils.load_data()
+    assert x.shape == (70, 32, 32, 3) and y.shape == (70, 1) and xt.shape == (70, 32, 32, 3)
+    np.testing.assert_array_equal(x, x_full[:70])
+    np.testing.assert_array_equal(yt, yt_full[:70])
+    read = []
+    real_read = data.read_batch
+    monkeypatch.setattr(data, "read_batch", lambda path: read.append(path.name) or real_read(path))
+    utils.load_data()
+    assert read == ["data_batch_1", "data_batch_2", "test_batch"]  # 60 images per training file

@@ -9,6 +9,12 @@ must be able to report missing.
 
 import os
 
+# TensorFlow's start-up notices (CPU features, missing GPU drivers) would fill the first cell's
+# output with red text that is not an error; this keeps its real warnings and errors. It only
+# works before TensorFlow is imported, which is why the notebook imports utils first.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .cache import trained
 from .data import ANIMAL_MASK, CLASS_NAMES, DataNotFoundError, load_data
 from .plots import plot_history, show_images
 
@@ -29,8 +35,9 @@ def check_environment() -> None:
             version = importlib.import_module(name).__version__
         except ImportError:
             raise ImportError(
-                f"{name} is not installed in this kernel. Install the course requirements "
-                f"(pip install -r requirements.txt) and restart the kernel."
+                f"{name} is not installed in this kernel. Install what the assignment needs: "
+                f"run  %pip install -r requirements.txt  in a new cell (requirements.txt is the "
+                f"file beside this notebook), then Kernel > Restart Kernel, and run this cell again."
             ) from None
         status = "ok" if version.startswith(prefix) else f"expected {prefix}x: please upgrade"
         print(f"{name:<11} {version:<10} {status}")
@@ -38,5 +45,5 @@ def check_environment() -> None:
 
 __all__ = [
     "ANIMAL_MASK", "CLASS_NAMES", "DataNotFoundError", "check_environment", "is_being_graded",
-    "load_data", "plot_history", "show_images",
+    "load_data", "plot_history", "show_images", "trained",
 ]

@@ -288,6 +288,7 @@ class TrainingRecord:
 
     fit_calls: list[dict] = field(default_factory=list)
     returned: object = None
+    fit_result: object = None  # the History that model.fit returned
     loss: str | None = None
     optimizer: str | None = None
     learning_rate: float | None = None
@@ -338,6 +339,7 @@ def record_training(train_function, model, xtrain, ytrain) -> TrainingRecord:
                         epochs=min(int(call_args.get("epochs") or 1), MAX_EPOCHS_RUN))
         history = real_fit(**run_args)
         record.history_keys = tuple(history.history)
+        record.fit_result = history
         return history
 
     def other_model_fit(self, *args, **kwargs):
@@ -420,3 +422,8 @@ def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *
     if not record.weights_changed:
         raise AssertionError(f"The model's weights did not change: {function_name}() must train "
                              f"the model it is given, not a new one.")
+    if record.returned is not record.fit_result:
+        what = "nothing (None)" if record.returned is None else f"a {type(record.returned).__name__}"
+        raise AssertionError(f"{function_name}() returned {what}; return the History that model.fit "
+                             f"returns ('return model.fit(...)'): it records the loss and accuracy "
+                             f"of every epoch, and the long cells plot it.")

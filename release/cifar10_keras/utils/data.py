@@ -28,6 +28,12 @@ CLASS_NAMES = (
 ANIMAL_MASK = np.array([0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=np.uint8)
 
 
+#: While nbgrader validates or grades a notebook, ``load_data`` serves only the first this many
+#: training and test images. The tests build their own inputs, so the full set would only cost
+#: memory (Validate runs beside the student's own kernel) and time.
+GRADING_IMAGES = 1000
+
+
 class DataNotFoundError(RuntimeError):
     """CIFAR-10 is neither in a local folder nor downloadable."""
 
@@ -60,13 +66,25 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_from_dir(batches_dir: Path):
-    """Load a ``cifar-10-batches-py`` folder in the layout of ``keras.datasets.cifar10``."""
-    parts = [read_batch(batches_dir / name) for name in TRAIN_BATCHES]
-    x_train = np.concatenate([images for images, _ in parts])
-    y_train = np.concatenate([labels for _, labels in parts]).reshape(-1, 1).astype(np.uint8)
+def load_from_dir(batches_dir: Path, limit: int | None = None):
+    """Load a ``cifar-10-batches-py`` folder in the layout of ``keras.datasets.cifar10``.
+
+    With *limit*, only the first *limit* images of each split, reading no more batches than that needs.
+    """
+    parts = []
+    for name in TRAIN_BATCHES:
+        parts.append(read_batch(batches_dir / name))
+        if limit is not None and sum(len(labels) for _, labels in parts) >= limit:
+            break
+    x_train = np.concatenate([images for images, _ in parts])[:limit]
+    y_train = np.concatenate([labels for _, labels in parts])[:limit].reshape(-1, 1).astype(np.uint8)
     x_test, y_test = read_batch(batches_dir / TEST_BATCH)
-    return (x_train, y_train), (x_test, y_test.reshape(-1, 1).astype(np.uint8))
+    return (x_train, y_train), (x_test[:limit], y_test[:limit].reshape(-1, 1).astype(np.uint8))
+
+
+def grading_limit() -> int | None:
+    """How many images per split load_data serves now: GRADING_IMAGES while graded, else all."""
+    return GRADING_IMAGES if os.environ.get("NBGRADER_EXECUTION") else None
 
 
 def load_data(data_dir: str | os.PathLike | None = None):
@@ -74,14 +92,16 @@ def load_data(data_dir: str | os.PathLike | None = None):
 
     Images are uint8 arrays of shape (N, 32, 32, 3); labels are uint8 class ids of shape (N, 1).
     The data come from *data_dir*, else from $CIFAR10_DIR, else from Keras (cache or download).
+    While nbgrader validates or grades the notebook, only the first GRADING_IMAGES of each split.
     """
+    limit = grading_limit()
     batches_dir = find_batches_dir(data_dir)
     if batches_dir is not None:
-        return load_from_dir(batches_dir)
+        return load_from_dir(batches_dir, limit)
     try:
         from keras.datasets import cifar10
 
-        return cifar10.load_data()
+        loaded = cifar10.load_data()
     except Exception as error:  # no network, a broken cache, a proxy ...
         raise DataNotFoundError(
             "CIFAR-10 could not be loaded: Keras could not download it "
@@ -94,6 +114,10 @@ def load_data(data_dir: str | os.PathLike | None = None):
             "      python -m utils synthetic ~/data/cifar10-synthetic\n"
             "      export CIFAR10_DIR=~/data/cifar10-synthetic"
         ) from error
+    if limit is None:
+        return loaded
+    (x_train, y_train), (x_test, y_test) = loaded
+    return (x_train[:limit], y_train[:limit]), (x_test[:limit], y_test[:limit])
 
 
 def synthetic_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

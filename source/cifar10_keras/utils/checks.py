@@ -1,0 +1,429 @@
+"""The checks behind the assignment's test cells, written to teach.
+
+Every check raises ``AssertionError`` with a message that says what was expected, what the
+student's code did instead, and where to look. Test cells build their own inputs (a tiny
+synthetic data set, a tiny model), so each function is graded on its own: a wrong
+``load_cifar10`` costs nothing in Parts 2-4.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from unittest import mock
+
+import numpy as np
+
+from .data import ANIMAL_MASK, DATA_DIR_ENV, load_data, write_synthetic_cifar10
+
+INPUT_SHAPE = (32, 32, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# Calling the student's code
+# --------------------------------------------------------------------------------------------
+
+def call(function, *args, **kwargs):
+    """Call a student's function; explain a leftover ``raise NotImplementedError()``."""
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(
+            f"{function.__name__}() still raises NotImplementedError: replace the line "
+            f"'raise NotImplementedError()' with your code, run the cell, then run this test again."
+        ) from None
+
+
+@contextlib.contextmanager
+def synthetic_cifar10(train_per_class: int = 6, test_per_class: int = 3, seed: int = 7):
+    """Serve a tiny synthetic CIFAR-10 to any loader; yield the raw arrays it holds.
+
+    While active, ``utils.load_data()`` and ``keras.datasets.cifar10.load_data()`` both return
+    this data set, so a student's loader is tested the same way whichever of the two it calls,
+    in a fraction of a second and without the real data.
+    """
+    with tempfile.TemporaryDirectory(prefix="cifar10-check-") as tmp:
+        write_synthetic_cifar10(tmp, train_per_class, test_per_class, seed)
+        raw = load_data(tmp)
+
+        def fake_keras_load_data():
+            return load_data(tmp)
+
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(mock.patch.dict(os.environ, {DATA_DIR_ENV: tmp}))
+            for module in ("keras.datasets.cifar10", "keras.src.datasets.cifar10"):
+                with contextlib.suppress(ImportError, AttributeError):
+                    stack.enter_context(mock.patch(f"{module}.load_data", fake_keras_load_data))
+            yield raw
+
+
+def unpack(result, count: int, function_name: str, names: str):
+    """Check that *result* is a tuple of *count* items and return it as a tuple."""
+    if result is None:
+        raise AssertionError(f"{function_name}() returned None: did you forget the return statement?")
+    if not isinstance(result, (tuple, list)) or len(result) != count:
+        raise AssertionError(f"{function_name}() should return {count} values ({names}), "
+                             f"but it returned {type(result).__name__}"
+                             f"{f' of length {len(result)}' if hasattr(result, '__len__') else ''}.")
+    return tuple(result)
+
+
+# --------------------------------------------------------------------------------------------
+# Arrays: images and labels
+# --------------------------------------------------------------------------------------------
+
+def as_array(value, name: str) -> np.ndarray:
+    """Return *value* as a numpy array, or explain why it is not one."""
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    if not isinstance(value, np.ndarray):
+        raise AssertionError(f"{name} should be a numpy array, but it is a {type(value).__name__}.")
+    return value
+
+
+def check_images(x, raw: np.ndarray, name: str) -> None:
+    """Check that *x* holds the pixels of *raw* as floats scaled to [0, 1], in the same order."""
+    x = as_array(x, name)
+    if x.shape != raw.shape:
+        raise AssertionError(f"{name} should have shape {raw.shape} (images, height, width, "
+                             f"colour channels), but it has shape {x.shape}.")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise AssertionError(f"{name} has dtype {x.dtype}: pixels should be floats (float32 or "
+                             f"float64). Did you divide by 255.0?")
+    high, low = float(x.max()), float(x.min())
+    if high > 1.0 + 1e-6:
+        raise AssertionError(f"The largest value in {name} is {high:g}: it looks like the pixel "
+                             f"values are still between 0 and 255. Did you divide by 255?")
+    if low < -1e-6:
+        raise AssertionError(f"{name} has negative values (down to {low:g}): scale the pixels to "
+                             f"[0, 1] by dividing by 255, without subtracting anything.")
+    expected = raw.astype(np.float64) / 255.0
+    if not np.allclose(x, expected, atol=1e-3):
+        if high < 0.5 and np.allclose(x * 255.0, expected, atol=1e-3):
+            raise AssertionError(f"{name} looks divided by 255 twice: divide once.")
+        raise AssertionError(f"{name} does not match the loaded images divided by 255. Keep the "
+                             f"images in the order they were loaded and only scale them.")
+
+
+def check_onehot(y, labels: np.ndarray, name: str, num_classes: int = 10) -> None:
+    """Check that *y* is the one-hot encoding of the class ids *labels*."""
+    y = as_array(y, name)
+    labels = np.asarray(labels).reshape(-1)
+    if y.shape == labels.shape or y.shape == (len(labels), 1):
+        raise AssertionError(f"{name} has shape {y.shape}: these are still class ids. Convert them "
+                             f"to one-hot rows of length {num_classes}, shape ({len(labels)}, "
+                             f"{num_classes}).")
+    if y.shape != (len(labels), num_classes):
+        raise AssertionError(f"{name} should have shape ({len(labels)}, {num_classes}), one row per "
+                             f"image, but it has shape {y.shape}.")
+    if not np.isin(y, (0, 1)).all():
+        raise AssertionError(f"{name} should contain only zeros and ones.")
+    if not (y.sum(axis=1) == 1).all():
+        raise AssertionError(f"Each row of {name} should hold exactly one 1.")
+    if not (y.argmax(axis=1) == labels).all():
+        wrong = int(np.flatnonzero(y.argmax(axis=1) != labels)[0])
+        raise AssertionError(f"Row {wrong} of {name} marks class {int(y[wrong].argmax())}, but the "
+                             f"image's label is {int(labels[wrong])}. The 1 goes at the position "
+                             f"of the class id.")
+
+
+def check_binary_labels(y, labels: np.ndarray, name: str) -> None:
+    """Check that *y* is 1 for animals and 0 for vehicles, one value per image, shape (N,)."""
+    y = as_array(y, name)
+    labels = np.asarray(labels).reshape(-1)
+    if y.shape != labels.shape:
+        hint = " Flatten it, e.g. with .reshape(-1)." if y.size == labels.size else ""
+        raise AssertionError(f"{name} should have shape {labels.shape}, one 0/1 value per image, "
+                             f"but it has shape {y.shape}.{hint}")
+    expected = ANIMAL_MASK[labels]
+    if not np.isin(y, (0, 1)).all():
+        raise AssertionError(f"{name} should contain only 0 (vehicle) and 1 (animal).")
+    if not (y == expected).all():
+        wrong = int(np.flatnonzero(y != expected)[0])
+        raise AssertionError(f"Image {wrong} has class id {int(labels[wrong])}, so its binary label "
+                             f"should be {int(expected[wrong])} (animal = 1: bird, cat, deer, dog, "
+                             f"frog, horse; vehicle = 0: airplane, automobile, ship, truck), but "
+                             f"{name} has {y[wrong]}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Models: layers, shapes, parameters
+# --------------------------------------------------------------------------------------------
+
+def activation_name(function) -> str:
+    """Name of an activation function ('relu', 'softmax', ...; 'linear' when none)."""
+    if function is None:
+        return "linear"
+    if isinstance(function, str):
+        return function
+    return getattr(function, "__name__", type(function).__name__).lower()
+
+
+def check_model(model, function_name: str):
+    """Check that a build function returned a Keras model with a 32x32x3 input; build it if needed."""
+    import keras
+
+    if model is None:
+        raise AssertionError(f"{function_name}() returned None: did you forget 'return model'?")
+    if not isinstance(model, keras.Model):
+        raise AssertionError(f"{function_name}() should return a Keras model, but it returned a "
+                             f"{type(model).__name__}.")
+    if not model.built:
+        model.build((None, *INPUT_SHAPE))
+    try:
+        shape = tuple(model.input_shape[1:])
+    except (AttributeError, ValueError):
+        shape = INPUT_SHAPE
+    if shape != INPUT_SHAPE:
+        raise AssertionError(f"The model's input should be one 32x32x3 image, e.g. "
+                             f"keras.Input(shape=(32, 32, 3)), but it expects {shape}.")
+    return model
+
+
+def describe_layers(model) -> list[dict]:
+    """Describe each computing layer of *model*: its type, settings and output shape.
+
+    Input layers are skipped, and a separate Activation or ReLU layer is folded into the layer
+    before it, so that ``Dense(100, activation="relu")`` and ``Dense(100), ReLU()`` read the same.
+    """
+    import keras
+
+    described: list[dict] = []
+    shape = (None, *INPUT_SHAPE)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = tuple(layer.compute_output_shape(shape))
+        kind = type(layer).__name__
+        if kind in ("Activation", "ReLU", "Softmax") and described \
+                and described[-1].get("activation") == "linear":
+            folded = "relu" if kind == "ReLU" else "softmax" if kind == "Softmax" \
+                else activation_name(layer.activation)
+            described[-1].update(activation=folded, output=shape[1:])
+            continue
+        info = {"type": kind, "output": shape[1:]}
+        for attribute in ("units", "filters", "kernel_size", "padding", "pool_size", "rate"):
+            if hasattr(layer, attribute):
+                value = getattr(layer, attribute)
+                info[attribute] = tuple(value) if isinstance(value, (list, tuple)) else value
+        if hasattr(layer, "activation"):
+            info["activation"] = activation_name(layer.activation)
+        described.append(info)
+    return described
+
+
+def layer_text(info: dict) -> str:
+    """One layer as the student would write it, e.g. 'Dense(units=100, activation=relu)'."""
+    settings = ", ".join(f"{key}={value}" for key, value in info.items()
+                         if key not in ("type", "output"))
+    return f"{info['type']}({settings})"
+
+
+def check_layers(model, expected: list[tuple[str, dict]], function_name: str) -> None:
+    """Check layer types and order, then each layer's settings and output shape, in that order.
+
+    *expected* lists ``(layer type, {setting: value})``; the settings may include ``output``,
+    the output shape without the batch dimension.
+    """
+    layers = describe_layers(model)
+    got_types = [info["type"] for info in layers]
+    want_types = [kind for kind, _ in expected]
+    if got_types != want_types:
+        raise AssertionError(
+            f"{function_name}() builds these layers:\n    " + " -> ".join(got_types or ["(none)"])
+            + "\nbut the assignment asks for:\n    " + " -> ".join(want_types))
+    for number, (info, (kind, settings)) in enumerate(zip(layers, expected), 1):
+        for key, want in settings.items():
+            got = info.get(key)
+            if key == "rate":
+                matches = got is not None and abs(got - want) < 1e-9
+            else:
+                matches = got == want
+            if not matches:
+                what = "output shape" if key == "output" else key
+                raise AssertionError(f"Layer {number} ({kind}) should have {what} {want}, but it "
+                                     f"has {got}. Your layer: {layer_text(info)}.")
+
+
+def check_param_count(model, expected: int, function_name: str) -> None:
+    """Check the number of trainable and non-trainable parameters together."""
+    got = model.count_params()
+    if got != expected:
+        raise AssertionError(f"The model of {function_name}() has {got:,} parameters; the one the "
+                             f"assignment describes has {expected:,}. Compare model.summary() with "
+                             f"the layer list in the task.")
+
+
+# --------------------------------------------------------------------------------------------
+# Training: what the train function compiled and how it called fit
+# --------------------------------------------------------------------------------------------
+
+def small_model(outputs: int = 10, activation: str = "softmax"):
+    """A tiny classifier for testing a train function quickly (not an answer to any task)."""
+    import keras
+
+    return keras.Sequential([
+        keras.Input(shape=INPUT_SHAPE),
+        keras.layers.Flatten(),
+        keras.layers.Dense(outputs, activation=activation),
+    ])
+
+
+def sample_data(n: int = 64, binary: bool = False, seed: int = 0):
+    """Random images in [0, 1] with one-hot (or 0/1) labels, for testing train functions."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *INPUT_SHAPE), dtype=np.float32)
+    labels = rng.integers(0, 10, size=n)
+    y = ANIMAL_MASK[labels].astype(np.float32) if binary else np.eye(10, dtype=np.float32)[labels]
+    return x, y
+
+
+@dataclass
+class TrainingRecord:
+    """What a train function did to a model: its fit calls and the compiled settings."""
+
+    fit_calls: list[dict] = field(default_factory=list)
+    returned: object = None
+    fit_result: object = None  # the History that model.fit returned
+    loss: str | None = None
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    history_keys: tuple[str, ...] = ()
+    weights_changed: bool = False
+    other_fit_calls: int = 0  # fit calls on models other than the one given
+
+
+MAX_EPOCHS_RUN = 30  # fit really runs, on the tiny sample, for at most this many epochs
+
+
+def record_training(train_function, model, xtrain, ytrain) -> TrainingRecord:
+    """Run *train_function(model, xtrain, ytrain)* and record how it compiled and fitted *model*.
+
+    ``model.fit`` is wrapped for the duration: each call's arguments are recorded as Keras would
+    read them (``batch_size=None`` means 32), then the real ``fit`` runs quietly on the data given.
+    """
+    import keras
+
+    record = TrainingRecord()
+    real_fit = model.fit
+    class_fit = keras.Model.fit
+    signature = inspect.signature(class_fit)
+    before = [w.copy() for w in model.get_weights()]
+
+    def recording_fit(*args, **kwargs):
+        bound = signature.bind(model, *args, **kwargs)
+        bound.apply_defaults()
+        call_args = dict(bound.arguments)
+        call_args.pop("self", None)
+        extra = call_args.pop("kwargs", {}) or {}
+        call_args.update(extra)
+        record.fit_calls.append({
+            "x": call_args.get("x"), "y": call_args.get("y"),
+            "epochs": call_args.get("epochs"),
+            "batch_size": 32 if call_args.get("batch_size") is None else call_args["batch_size"],
+        })
+        # Keras would stop a global array of another length with "Data cardinality is ambiguous".
+        for what, given, used in (("xtrain", xtrain, call_args.get("x")),
+                                  ("ytrain", ytrain, call_args.get("y"))):
+            if used is not given and np.shape(used) != np.shape(given):
+                raise AssertionError(
+                    f"{train_function.__name__}() should train on the {what} it is given (shape "
+                    f"{np.shape(given)}), but model.fit got data of shape {np.shape(used)}. Use the "
+                    f"function's own arguments, not variables from elsewhere in the notebook such "
+                    f"as ytrain_1hot.")
+        run_args = dict(call_args, verbose=0,
+                        epochs=min(int(call_args.get("epochs") or 1), MAX_EPOCHS_RUN))
+        history = real_fit(**run_args)
+        record.history_keys = tuple(history.history)
+        record.fit_result = history
+        return history
+
+    def other_model_fit(self, *args, **kwargs):
+        record.other_fit_calls += 1
+        bound = signature.bind(self, *args, **kwargs)
+        bound.arguments["verbose"] = 0
+        bound.arguments["epochs"] = min(int(bound.arguments.get("epochs") or 1), MAX_EPOCHS_RUN)
+        return class_fit(*bound.args, **bound.kwargs)
+
+    model.fit = recording_fit
+    try:
+        with mock.patch.object(keras.Model, "fit", other_model_fit):
+            record.returned = call(train_function, model, xtrain, ytrain)
+    finally:
+        with contextlib.suppress(Exception):
+            del model.fit
+    record.loss = loss_name(getattr(model, "loss", None))
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        record.optimizer = type(optimizer).__name__
+        with contextlib.suppress(Exception):
+            record.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    record.weights_changed = any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    return record
+
+
+def loss_name(loss) -> str | None:
+    """Normalise a compiled loss to snake case: 'categorical_crossentropy', 'binary_crossentropy'."""
+    if loss is None:
+        return None
+    if isinstance(loss, str):
+        name = loss
+    elif hasattr(loss, "fn"):  # a keras.losses.LossFunctionWrapper subclass instance
+        name = getattr(loss.fn, "__name__", type(loss).__name__)
+    else:
+        name = getattr(loss, "__name__", type(loss).__name__)
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("cross_entropy", "crossentropy")
+
+
+def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *,
+                   loss: str, epochs: int, batch_size: int, learning_rate: float) -> None:
+    """Check a TrainingRecord against the settings the assignment asks for, most basic first."""
+    if not record.fit_calls and record.other_fit_calls:
+        raise AssertionError(f"{function_name}() trained another model, not the model it is given: "
+                             f"compile and fit the argument 'model' instead of building a new one.")
+    if not record.fit_calls:
+        raise AssertionError(f"{function_name}() never called model.fit(...): compile the model, "
+                             f"then train it with model.fit.")
+    if len(record.fit_calls) > 1:
+        raise AssertionError(f"{function_name}() called model.fit {len(record.fit_calls)} times; "
+                             f"train once, with all the epochs in one call.")
+    fit = record.fit_calls[0]
+    if fit["x"] is not xtrain and np.shape(fit["x"]) != np.shape(xtrain):
+        raise AssertionError(f"{function_name}() should train on the xtrain it is given (shape "
+                             f"{np.shape(xtrain)}), but model.fit got data of shape "
+                             f"{np.shape(fit['x'])}. Use the function's own arguments, not "
+                             f"variables from elsewhere in the notebook.")
+    if fit["y"] is not ytrain and np.shape(fit["y"]) != np.shape(ytrain):
+        raise AssertionError(f"{function_name}() should train on the ytrain it is given (shape "
+                             f"{np.shape(ytrain)}), but model.fit got labels of shape "
+                             f"{np.shape(fit['y'])}. Use the parameter ytrain, not a global "
+                             f"variable such as ytrain_1hot.")
+    if record.loss != loss:
+        raise AssertionError(f"{function_name}() compiles the model with loss {record.loss!r}; "
+                             f"this task uses {loss!r}.")
+    if record.optimizer != "SGD":
+        raise AssertionError(f"{function_name}() uses the optimiser {record.optimizer}; the task "
+                             f"asks for plain stochastic gradient descent, keras.optimizers.SGD.")
+    if record.learning_rate is None or not np.isclose(record.learning_rate, learning_rate):
+        raise AssertionError(f"The SGD learning rate is {record.learning_rate or 0:.4g}; it should be "
+                             f"{learning_rate} (keras.optimizers.SGD(learning_rate={learning_rate})).")
+    if not any("acc" in key for key in record.history_keys):
+        raise AssertionError("Training does not report accuracy: compile with "
+                             "metrics=['accuracy'].")
+    if fit["epochs"] != epochs:
+        raise AssertionError(f"model.fit ran for {fit['epochs']} epochs; the task asks for {epochs}.")
+    if fit["batch_size"] != batch_size:
+        raise AssertionError(f"model.fit used batch_size={fit['batch_size']}; the task asks for "
+                             f"{batch_size}.")
+    if not record.weights_changed:
+        raise AssertionError(f"The model's weights did not change: {function_name}() must train "
+                             f"the model it is given, not a new one.")
+    if record.returned is not record.fit_result:
+        what = "nothing (None)" if record.returned is None else f"a {type(record.returned).__name__}"
+        raise AssertionError(f"{function_name}() returned {what}; return the History that model.fit "
+                             f"returns ('return model.fit(...)'): it records the loss and accuracy "
+                             f"of every epoch, and the long cells plot it.")
