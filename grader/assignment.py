@@ -25,6 +25,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_NOTEBOOK = REPO_ROOT / "source" / ASSIGNMENT / NOTEBOOK
 
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+#: A solution region, markers included: what students do not see.
+SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[ \t]*\n?",
+                             re.MULTILINE | re.DOTALL)
+#: A function defined at the top level of a cell.
+TOP_LEVEL_DEF = re.compile(r"^(?:async )?def (\w+)\(", re.MULTILINE)
 PART_INTRO = re.compile(r"^part(\d+)_intro$")
 
 
@@ -140,11 +145,11 @@ class TeacherNotebook:
 
     @cached_property
     def functions(self) -> tuple[str, ...]:
-        """The functions students write, in notebook order."""
+        """The functions students write, in notebook order: those whose ``def`` line students
+        are given. Helpers of the teacher's own answer, defined inside a solution, are not."""
         names = []
         for source in self.function_cells.values():
-            names += [node.name for node in ast.parse(source).body
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            names += TOP_LEVEL_DEF.findall(SOLUTION_REGION.sub("", source))
         return tuple(names)
 
     def tests_of(self, function: str) -> list[str]:

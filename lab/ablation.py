@@ -33,7 +33,7 @@ from grader.files import read_json, write_json
 from grader.reports import markdown_table
 
 from .evaluation import tta_accuracies
-from .fitting import make_epoch_timer, patched_training, with_callbacks
+from .fitting import make_epoch_timer, patched_training, train_optimized, with_callbacks
 from .machine import data_summary, machine_summary, run_metadata
 from .options import add_data_arguments, data_dir_env, positive
 from .report import fmt
@@ -56,8 +56,7 @@ def run_variant(variant: Variant, functions: dict, data, *, epochs: int | None, 
                           compile=variant.compile_change), \
             augmentation_settings(variant.name, variant.augmentation), \
             random_first_layer(variant.name, variant.learned_first_layer):
-        functions["train_optimized_cnn"](model, xtrain, ytrain,
-                                         **({"epochs": epochs} if epochs else {}))
+        train_optimized(functions, model, xtrain, ytrain, epochs)
     records = [timer.records[e] for e in sorted(timer.records)]
     test = model.evaluate(xtest, ytest, verbose=0, return_dict=True)
     flip_tta, crop_tta = tta_accuracies(model, xtest, ytest)

@@ -37,7 +37,7 @@ from utils.data import DATA_DIR_ENV
 from .curves import save_accuracy_vs_time, save_curves
 from .evaluation import tta_accuracies
 from .fitting import (fit_batch_size, make_epoch_timer, patched_training, records_from_json,
-                      records_to_json, with_callbacks)
+                      records_to_json, train_optimized, with_callbacks)
 from .machine import data_summary, machine_summary, run_metadata
 from .options import add_data_arguments, data_dir_env, positive
 from .report import read_results, write_results
@@ -140,9 +140,11 @@ def train_model(name: str, functions: dict, data: DataCache, out: Path, *, curve
     first_new = (max(records) + 1) if records else 0
     print(f"{LOG} {name}: start: {build} + {train} on {len(xtrain)} training / {len(xtest)} test "
           f"images" + (f", resuming after epoch {first_new}" if records else ""), flush=True)
-    train_kwargs = {"epochs": optimized_epochs} if name == "optimized" and optimized_epochs else {}
     with patched_training(model, fit=fit):
-        functions[train](model, xtrain, ytrain, **train_kwargs)
+        if name == "optimized":
+            train_optimized(functions, model, xtrain, ytrain, optimized_epochs)
+        else:
+            functions[train](model, xtrain, ytrain)
     if len(calls) != 1:
         raise RuntimeError(f"{train} called model.fit {len(calls)} times; expected once")
     epochs = int(calls[0]["epochs"])

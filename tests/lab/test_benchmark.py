@@ -34,7 +34,8 @@ def results(out):
 def test_reference_functions_find_all_ten():
     notebook = TeacherNotebook()
     functions = notebook.reference_functions()
-    assert set(functions) == set(notebook.functions) and len(functions) == 10
+    assert set(notebook.functions) < set(functions) and len(notebook.functions) == 10
+    assert set(functions) - set(notebook.functions) == {"fit_optimized_cnn"}, "the teacher's helper"
     assert {f for m in MODELS.values() for f in (m.loader, m.build, m.train)} <= set(functions)
     assert all(callable(f) for f in functions.values())
     grade_ids = list(notebook.function_cells)

@@ -191,7 +191,7 @@ def test_recipe_keeps_whitening_filters_and_no_whitening_trains_a_random_first_l
     whitening = patch_whitening(x, size=2)
 
     recipe = variants.build_variant(variants.VARIANTS["recipe"], functions)
-    functions["train_optimized_cnn"](recipe, x, y, epochs=1)
+    functions["fit_optimized_cnn"](recipe, x, y, epochs=1)
     layer = recipe.get_layer(variants.WHITENING_LAYER)
     assert not layer.trainable
     for got, expected in zip(layer.get_weights(), whitening):
@@ -207,7 +207,7 @@ def test_recipe_keeps_whitening_filters_and_no_whitening_trains_a_random_first_l
 
     learned = variants.build_variant(variant, functions)
     with variants.random_first_layer(variant.name, True):
-        functions["train_optimized_cnn"](learned, x, y, epochs=1)
+        functions["fit_optimized_cnn"](learned, x, y, epochs=1)
     layer = learned.get_layer(variants.WHITENING_LAYER)
     kernel, bias = layer.get_weights()
     assert layer.trainable
