@@ -40,11 +40,12 @@ c.OverwriteCells.add_missing_cells = True
 # Two fixes for odd submissions (see grader/preprocessors/): a duplicated graded cell no
 # longer stops grading, and one huge output is cut to a readable size.
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, IgnorePattern,
-    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, GetGrades,
+    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 
-from grader.preprocessors import DropEmptyNbgraderMetadata, TruncateLongOutputs  # noqa: E402
+from grader.preprocessors import (  # noqa: E402
+    DropEmptyNbgraderMetadata, HideTestsInFeedback, TruncateLongOutputs)
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, DropEmptyNbgraderMetadata, OverwriteKernelspec, OverwriteCells,
@@ -52,3 +53,8 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateLongOutputs,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+# Feedback (generate_feedback, then release_feedback) shows each graded cell's points and what
+# went wrong, not the test code, tracebacks into the helpers or this server's paths. Only the
+# feedback page changes: formgrader still shows the complete autograded notebook.
+c.GenerateFeedback.preprocessors = [GetGrades, HideTestsInFeedback, CSSHTMLHeaderPreprocessor]

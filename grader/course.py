@@ -114,7 +114,16 @@ class Course:
         return self.nbgrader(*args, env=env, check=check)
 
     def generate_feedback(self) -> None:
+        """``nbgrader generate_feedback``: one HTML page per graded submission, in feedback/.
+
+        The course's nbgrader_config.py makes the pages show points and teaching messages, and
+        hide the test code, tracebacks into the helpers and this server's paths.
+        """
         self.nbgrader("generate_feedback", ASSIGNMENT, "--force")
+
+    def release_feedback(self, env: dict | None = None) -> None:
+        """``nbgrader release_feedback``: put the feedback pages in the exchange for students."""
+        self.nbgrader("release_feedback", ASSIGNMENT, env=env)
 
     def export_grades(self, path: Path) -> Path:
         self.nbgrader("export", "--to", str(path))

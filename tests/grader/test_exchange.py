@@ -1,4 +1,5 @@
-"""The nbgrader exchange round trip: release, fetch, submit, collect, then grade what was collected."""
+"""The nbgrader exchange round trip: release, fetch, submit, collect, grade what was collected,
+then release the feedback and fetch it as the student."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ def test_release_fetch_submit_collect_and_grade(tmp_path, grading_env, points):
     course.autograde(student, env=env, check=True)
     cells = course.scores()[student]
     assert sum(c["score"] for c in cells.values() if not c["needs_manual"]) == points["solved"]
+
+    # Instructor: feedback into the exchange; student: fetch it. It hides the tests.
+    course.generate_feedback()
+    course.release_feedback(env=env)
+    course.nbgrader("fetch_feedback", ASSIGNMENT, *student_args, cwd=home, env=env)
+    pages = list((home / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+    assert len(pages) == 1 and pages[0].read_text() == course.feedback_html(student).read_text()
+    page = pages[0].read_text()
+    assert "Visible checks passed" in page and "BEGIN HIDDEN TESTS" not in page
