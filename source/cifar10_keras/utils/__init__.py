@@ -7,12 +7,42 @@ its own (``from utils.training import ...``) because it needs Keras, which ``che
 must be able to report missing.
 """
 
+import contextlib
 import os
+import sys
+import tempfile
 
 # TensorFlow's start-up notices (CPU features, missing GPU drivers) would fill the first cell's
 # output with red text that is not an error; this keeps its real warnings and errors. It only
 # works before TensorFlow is imported, which is why the notebook imports utils first.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: Lines TensorFlow's C++ core writes straight to the process's stderr while it is imported,
+#: whatever TF_CPP_MIN_LOG_LEVEL says: notices, not problems.
+STARTUP_NOTICES = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                   "This TensorFlow binary is optimized", "To enable the following instructions",
+                   "Unable to register cu", "computation placer already registered",
+                   "Could not find cuda drivers", "TF-TRT Warning")
+
+
+@contextlib.contextmanager
+def _without_startup_notices():
+    """Hold back what C++ code writes to file descriptor 2 meanwhile, then pass on all but the
+    known start-up notices, so that a real warning still shows."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = [line for line in lines if not any(n in line for n in STARTUP_NOTICES)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 from .cache import trained
 from .data import ANIMAL_MASK, CLASS_NAMES, DataNotFoundError, load_data
@@ -32,7 +62,8 @@ def check_environment() -> None:
 
     for name, prefix in REQUIRED.items():
         try:
-            version = importlib.import_module(name).__version__
+            with _without_startup_notices():
+                version = importlib.import_module(name).__version__
         except ImportError:
             raise ImportError(
                 f"{name} is not installed in this kernel. Install what the assignment needs: "
