@@ -58,3 +58,13 @@ c.Autograde.autograde_preprocessors = [
 # went wrong, not the test code, tracebacks into the helpers or this server's paths. Only the
 # feedback page changes: formgrader still shows the complete autograded notebook.
 c.GenerateFeedback.preprocessors = [GetGrades, HideTestsInFeedback, CSSHTMLHeaderPreprocessor]
+
+# formgrader's grading pages load MathJax from this server (the jupyter-server-mathjax extension),
+# not from a CDN that an offline server cannot reach: grader/templates/classic/mathjax.html.j2.
+# nbgrader's own page templates stay first on the search path.
+import grader  # noqa: E402
+import nbgrader.server_extensions.formgrader  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(nbgrader.server_extensions.formgrader.__file__), "templates"),
+    os.path.join(os.path.dirname(grader.__file__), "templates")]

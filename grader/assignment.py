@@ -24,7 +24,7 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_NOTEBOOK = REPO_ROOT / "source" / ASSIGNMENT / NOTEBOOK
 
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(?:\n|\Z)", re.MULTILINE)
 #: A solution region, markers included: what students do not see.
 SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[ \t]*\n?",
                              re.MULTILINE | re.DOTALL)

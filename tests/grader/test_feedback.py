@@ -124,3 +124,11 @@ def test_the_autograded_notebook_stays_complete(feedback):
     assert "### BEGIN HIDDEN TESTS" in text and "check_param_count" in text
     errors = [o for cell in nb.cells if is_test_cell(cell) for o in cell.outputs if o.output_type == "error"]
     assert errors and all(any("checks.py" in line for line in o.traceback) for o in errors)
+
+
+def test_mathjax_comes_from_the_course_template(feedback):
+    """The page loads MathJax only when it shows mathematics, without blocking, never through
+    nbconvert's blocking CDN tag (formgrader's pages use the same template, from this server)."""
+    html = feedback["html"]
+    assert "latest.js?config=TeX-AMS_CHTML-full" not in html
+    assert "/static/jupyter_server_mathjax/MathJax.js" in html and "script.async = true" in html
