@@ -12,7 +12,7 @@ ABLATION_ARGS ?=
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test release lab grade attacks benchmark speed ablation quote clean-grading
+.PHONY: setup demo test release lab grade attacks benchmark speed memory ablation quote clean-grading
 
 $(VENV)/.installed: requirements.txt source/cifar10_keras/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ benchmark: setup            ## train the assignment's models on real CIFAR-10 (h
 
 speed: setup                ## plain model.fit against the tuned input pipeline, side by side
 	$(BIN)/python -m lab.speed
+
+memory: setup               ## a student's kernel and Validate on real CIFAR-10: do they fit in 2 GiB?
+	$(BIN)/python -m lab.memory
 
 ablation: setup             ## what each ingredient of the optimised model buys (long on a CPU)
 	$(BIN)/python -m lab.ablation $(ABLATION_ARGS)
