@@ -40,18 +40,18 @@ c.OverwriteCells.add_missing_cells = True
 # Two fixes for odd submissions (see grader/preprocessors/): a duplicated graded cell no
 # longer stops grading, and one huge output is cut to a readable size.
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, GetGrades,
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades,
     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 
 from grader.preprocessors import (  # noqa: E402
-    DropEmptyNbgraderMetadata, HideTestsInFeedback, TruncateLongOutputs)
+    DropEmptyNbgraderMetadata, ExecuteAndJudge, HideTestsInFeedback, TruncateLongOutputs)
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, DropEmptyNbgraderMetadata, OverwriteKernelspec, OverwriteCells,
     CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [
-    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateLongOutputs,
+    ExecuteAndJudge, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateLongOutputs,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 # Feedback (generate_feedback, then release_feedback) shows each graded cell's points and what

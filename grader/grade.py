@@ -141,7 +141,25 @@ def grade_one(course_root: str, student: str, timeout: float, env: dict | None =
         reason = "held for review, automatic scores set to 0: " + "; ".join(findings)[:500]
         course.hold_for_review(student, reason)
         return outcome("flagged", reason)
+    rechecked = recheck_notes(course.autograded_notebook(student))
+    if rechecked:
+        return outcome("flagged", "the grader's scores stand; " + rechecked[:500])
     return outcome("graded")
+
+
+def recheck_notes(autograded: Path) -> str:
+    """Where the grader's verdicts differ from the notebook's own (grader.preprocessors.trusted)."""
+    from .preprocessors.trusted import METADATA_KEY
+
+    try:
+        notes = nbformat.read(autograded, as_version=4).metadata.get(METADATA_KEY) or {}
+    except Exception:  # noqa: BLE001 (no autograded notebook: nothing to say)
+        return ""
+    parts = [f"{d['cell']}: the notebook's test {d['notebook']}, the grader's check {d['grader']}"
+             for d in notes.get("differences", [])]
+    if notes.get("stopped"):
+        parts.append(f"the notebook stopped early ({notes['stopped'][:120]})")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------

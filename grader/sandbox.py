@@ -32,7 +32,7 @@ from pathlib import Path
 KERNEL_NAME = "cifar10-sandbox"
 UTILS_DIR = Path(__file__).resolve().parent.parent / "utils"
 #: Variables the kernel keeps; everything else (database URLs, tokens ...) is dropped.
-KEPT_ENV = ("CIFAR10_DIR", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "TF_CPP_MIN_LOG_LEVEL",
+KEPT_ENV = ("CIFAR10_DIR", "CIFAR10_GRADING_NONCE", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "TF_CPP_MIN_LOG_LEVEL",
             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
             "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 MEMORY_BYTES = int(os.environ.get("GRADING_MEMORY_BYTES", str(6 * 2**30)))

@@ -431,7 +431,7 @@ def test_describe_layers_reads_settings(conv_reference):
     """The description holds the settings the checks compare, and layer_text prints them."""
     first, pool, dropout = conv_reference[0], conv_reference[2], conv_reference[7]
     assert first == {"type": "Conv2D", "output": (32, 32, 32), "filters": 32, "kernel_size": (3, 3),
-                     "padding": "same", "activation": "relu"}
+                     "padding": "same", "activation": "relu", "params": 3 * 3 * 3 * 32 + 32}
     assert pool["pool_size"] == (2, 2) and dropout["rate"] == 0.5
     assert checks.layer_text(conv_reference[-1]) == "Dense(units=10, activation=softmax)"
 

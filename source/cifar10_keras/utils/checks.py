@@ -160,6 +160,8 @@ def activation_name(function) -> str:
         return "linear"
     if isinstance(function, str):
         return function
+    if isinstance(function, dict):  # a serialised activation object
+        return str(function.get("config", {}).get("name") or function.get("class_name", "")).lower()
     return getattr(function, "__name__", type(function).__name__).lower()
 
 
@@ -184,52 +186,152 @@ def check_model(model, function_name: str):
     return model
 
 
-def describe_layers(model) -> list[dict]:
-    """Describe each computing layer of *model*: its type, settings and output shape.
+def model_json(model) -> dict:
+    """The model's architecture as Keras serialises it (``model.to_json()``): plain data, which
+    the checks read the same way in the notebook and in the grader."""
+    import json
+
+    try:
+        return json.loads(model.to_json())
+    except Exception as error:  # noqa: BLE001 (a model Keras cannot describe)
+        raise AssertionError(f"Keras cannot describe this model ({type(error).__name__}: "
+                             f"{str(error)[:200]}). Build it from Keras layers with "
+                             f"keras.Sequential or the functional API.") from None
+
+
+def _pair(value, default=None) -> tuple:
+    if value is None:
+        return default
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def _output_shape(kind: str, config: dict, shape: tuple | None) -> tuple | None:
+    """The output shape (without the batch) of one layer, from its configuration; None if the
+    layer is not one of those this assignment uses."""
+    if shape is None:
+        return None
+    if kind in ("Dropout", "Activation", "ReLU", "Softmax", "LeakyReLU", "BatchNormalization",
+                "SpatialDropout2D", "GaussianNoise"):
+        return shape
+    if kind == "Flatten":
+        return (int(np.prod(shape)),)
+    if kind == "Dense":
+        return (*shape[:-1], int(config.get("units", 0)))
+    if kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D") and len(shape) == 3:
+        return (shape[-1],)
+    if kind in ("Cropping2D", "ZeroPadding2D") and len(shape) == 3:
+        margins = config.get("cropping" if kind == "Cropping2D" else "padding")
+        if isinstance(margins, int):
+            margins = ((margins, margins), (margins, margins))
+        sign = -1 if kind == "Cropping2D" else 1
+        return (*(n + sign * sum(_pair(m)) for n, m in zip(shape[:2], margins)), shape[-1])
+    if kind in ("Conv2D", "MaxPooling2D", "AveragePooling2D") and len(shape) == 3:
+        if kind == "Conv2D":
+            window = _pair(config.get("kernel_size"), (1, 1))
+            strides = _pair(config.get("strides"), (1, 1))
+            channels = int(config.get("filters", 0))
+        else:
+            window = _pair(config.get("pool_size"), (2, 2))
+            strides = _pair(config.get("strides"), window)
+            channels = shape[-1]
+        size = []
+        for n, k, step in zip(shape[:2], window, strides):
+            size.append(-(-n // step) if config.get("padding") == "same" else (n - k) // step + 1)
+        return (*size, channels)
+    return None
+
+
+def _param_count(kind: str, config: dict, shape: tuple | None) -> int | None:
+    """Parameters of one layer, from its configuration and input shape; None if unknown."""
+    if shape is None:
+        return None
+    bias = bool(config.get("use_bias", True))
+    if kind == "Dense":
+        units = int(config.get("units", 0))
+        return shape[-1] * units + (units if bias else 0)
+    if kind == "Conv2D":
+        kh, kw = _pair(config.get("kernel_size"), (1, 1))
+        filters, groups = int(config.get("filters", 0)), int(config.get("groups", 1) or 1)
+        return kh * kw * (shape[-1] // groups) * filters + (filters if bias else 0)
+    if kind == "BatchNormalization":
+        return 2 * shape[-1] * (int(bool(config.get("center", True))) +
+                                int(bool(config.get("scale", True)))) + 2 * shape[-1]
+    if _output_shape(kind, config, shape) is not None:
+        return 0
+    return None
+
+
+def _input_shape(architecture: dict) -> tuple | None:
+    config = architecture.get("config") or {}
+    for layer in config.get("layers") or []:
+        if layer.get("class_name") == "InputLayer":
+            batch_shape = (layer.get("config") or {}).get("batch_shape")
+            return tuple(batch_shape[1:]) if batch_shape else None
+        build = (layer.get("build_config") or {}).get("input_shape")
+        return tuple(build[1:]) if build else None
+    build = config.get("build_input_shape")
+    return tuple(build[1:]) if build else None
+
+
+def describe_architecture(architecture: dict) -> list[dict]:
+    """Describe each computing layer of a serialised model: its type, settings, output shape and
+    parameter count, in order.
 
     Input layers are skipped, and a separate Activation or ReLU layer is folded into the layer
     before it, so that ``Dense(100, activation="relu")`` and ``Dense(100), ReLU()`` read the same.
     """
-    import keras
-
     described: list[dict] = []
-    shape = (None, *INPUT_SHAPE)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
+    shape = _input_shape(architecture)
+    all_layers = [layer for layer in (architecture.get("config") or {}).get("layers") or []
+                  if isinstance(layer, dict)]
+    for number, layer in enumerate(all_layers):
+        kind, config = layer.get("class_name"), layer.get("config") or {}
+        if kind == "InputLayer":
             continue
-        shape = tuple(layer.compute_output_shape(shape))
-        kind = type(layer).__name__
+        params = _param_count(kind, config, shape)
+        computed = _output_shape(kind, config, shape)
+        if computed is None and number + 1 < len(all_layers):
+            # A layer the assignment does not use: Keras's own record of the next layer's input.
+            following = (all_layers[number + 1].get("build_config") or {}).get("input_shape")
+            computed = tuple(following[1:]) if following else None
+        shape = computed
         if kind in ("Activation", "ReLU", "Softmax") and described \
                 and described[-1].get("activation") == "linear":
             folded = "relu" if kind == "ReLU" else "softmax" if kind == "Softmax" \
-                else activation_name(layer.activation)
-            described[-1].update(activation=folded, output=shape[1:])
+                else activation_name(config.get("activation"))
+            described[-1].update(activation=folded, output=shape)
             continue
-        info = {"type": kind, "output": shape[1:]}
+        info = {"type": kind, "output": shape, "params": params}
         for attribute in ("units", "filters", "kernel_size", "padding", "pool_size", "rate"):
-            if hasattr(layer, attribute):
-                value = getattr(layer, attribute)
+            if attribute in config:
+                value = config[attribute]
                 info[attribute] = tuple(value) if isinstance(value, (list, tuple)) else value
-        if hasattr(layer, "activation"):
-            info["activation"] = activation_name(layer.activation)
+        if "activation" in config:
+            info["activation"] = activation_name(config["activation"])
         described.append(info)
     return described
+
+
+def describe_layers(model) -> list[dict]:
+    """Describe each computing layer of a Keras model (see ``describe_architecture``)."""
+    return describe_architecture(model_json(model))
 
 
 def layer_text(info: dict) -> str:
     """One layer as the student would write it, e.g. 'Dense(units=100, activation=relu)'."""
     settings = ", ".join(f"{key}={value}" for key, value in info.items()
-                         if key not in ("type", "output"))
+                         if key not in ("type", "output", "params"))
     return f"{info['type']}({settings})"
 
 
 def check_layers(model, expected: list[tuple[str, dict]], function_name: str) -> None:
     """Check layer types and order, then each layer's settings and output shape, in that order.
 
-    *expected* lists ``(layer type, {setting: value})``; the settings may include ``output``,
-    the output shape without the batch dimension.
+    *model* is a Keras model or its description (``describe_architecture``); *expected* lists
+    ``(layer type, {setting: value})``; the settings may include ``output``, the output shape
+    without the batch dimension.
     """
-    layers = describe_layers(model)
+    layers = model if isinstance(model, list) else describe_layers(model)
     got_types = [info["type"] for info in layers]
     want_types = [kind for kind, _ in expected]
     if got_types != want_types:
@@ -250,8 +352,16 @@ def check_layers(model, expected: list[tuple[str, dict]], function_name: str) ->
 
 
 def check_param_count(model, expected: int, function_name: str) -> None:
-    """Check the number of trainable and non-trainable parameters together."""
-    got = model.count_params()
+    """Check the number of trainable and non-trainable parameters together (*model*: a Keras
+    model or its description)."""
+    layers = model if isinstance(model, list) else describe_layers(model)
+    counts = [info.get("params") for info in layers]
+    if any(count is None for count in counts):
+        unknown = next(info["type"] for info in layers if info.get("params") is None)
+        raise AssertionError(f"The model of {function_name}() has a {unknown} layer, which the "
+                             f"assignment's networks do not use: compare model.summary() with "
+                             f"the layer list in the task.")
+    got = sum(counts)
     if got != expected:
         raise AssertionError(f"The model of {function_name}() has {got:,} parameters; the one the "
                              f"assignment describes has {expected:,}. Compare model.summary() with "
@@ -295,6 +405,7 @@ class TrainingRecord:
     history_keys: tuple[str, ...] = ()
     weights_changed: bool = False
     other_fit_calls: int = 0  # fit calls on models other than the one given
+    optimizer_config: dict = field(default_factory=dict)  # momentum, nesterov, ...
 
 
 MAX_EPOCHS_RUN = 30  # fit really runs, on the tiny sample, for at most this many epochs
@@ -361,6 +472,8 @@ def record_training(train_function, model, xtrain, ytrain) -> TrainingRecord:
     if optimizer is not None:
         record.optimizer = type(optimizer).__name__
         with contextlib.suppress(Exception):
+            record.optimizer_config = dict(optimizer.get_config())
+        with contextlib.suppress(Exception):
             record.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     record.weights_changed = any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     return record
@@ -379,51 +492,105 @@ def loss_name(loss) -> str | None:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("cross_entropy", "crossentropy")
 
 
-def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *,
-                   loss: str, epochs: int, batch_size: int, learning_rate: float) -> None:
-    """Check a TrainingRecord against the settings the assignment asks for, most basic first."""
-    if not record.fit_calls and record.other_fit_calls:
+def _fingerprint(value) -> dict:
+    """What ``fit`` was given, as data: the shape and a digest of the values (or the type)."""
+    from .evidence import digest
+
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise TypeError
+        return {"shape": list(array.shape), "digest": digest(array.astype(np.float32))}
+    except Exception:  # noqa: BLE001 (a Dataset, a generator: not the arrays it was given)
+        return {"shape": None, "digest": None, "type": type(value).__name__}
+
+
+def training_evidence(record: TrainingRecord) -> dict:
+    """A TrainingRecord as plain data: what the checks of a train function read."""
+    return {
+        "fit_calls": [{"epochs": call["epochs"], "batch_size": call["batch_size"],
+                       "x": _fingerprint(call["x"]), "y": _fingerprint(call["y"])}
+                      for call in record.fit_calls],
+        "other_fit_calls": record.other_fit_calls,
+        "loss": record.loss,
+        "optimizer": record.optimizer,
+        "optimizer_config": record.optimizer_config,
+        "learning_rate": record.learning_rate,
+        "history_keys": list(record.history_keys),
+        "weights_changed": record.weights_changed,
+        "returned_history": record.returned is not None and record.returned is record.fit_result,
+        "returned": type(record.returned).__name__,
+    }
+
+
+def check_training_evidence(data: dict, function_name: str, xtrain, ytrain, *, loss: str,
+                            epochs: int | None, batch_size: int, learning_rate: float,
+                            everything: bool = True) -> None:
+    """Check training evidence (``training_evidence``) against the settings the assignment asks
+    for, most basic first: the fit call, the data and the loss always, *epochs* if given, and
+    every setting when *everything*."""
+    from .evidence import digest
+
+    calls = data.get("fit_calls") or []
+    if not calls and data.get("other_fit_calls"):
         raise AssertionError(f"{function_name}() trained another model, not the model it is given: "
                              f"compile and fit the argument 'model' instead of building a new one.")
-    if not record.fit_calls:
+    if not calls:
         raise AssertionError(f"{function_name}() never called model.fit(...): compile the model, "
                              f"then train it with model.fit.")
-    if len(record.fit_calls) > 1:
-        raise AssertionError(f"{function_name}() called model.fit {len(record.fit_calls)} times; "
-                             f"train once, with all the epochs in one call.")
-    fit = record.fit_calls[0]
-    if fit["x"] is not xtrain and np.shape(fit["x"]) != np.shape(xtrain):
-        raise AssertionError(f"{function_name}() should train on the xtrain it is given (shape "
-                             f"{np.shape(xtrain)}), but model.fit got data of shape "
-                             f"{np.shape(fit['x'])}. Use the function's own arguments, not "
-                             f"variables from elsewhere in the notebook.")
-    if fit["y"] is not ytrain and np.shape(fit["y"]) != np.shape(ytrain):
-        raise AssertionError(f"{function_name}() should train on the ytrain it is given (shape "
-                             f"{np.shape(ytrain)}), but model.fit got labels of shape "
-                             f"{np.shape(fit['y'])}. Use the parameter ytrain, not a global "
-                             f"variable such as ytrain_1hot.")
-    if record.loss != loss:
-        raise AssertionError(f"{function_name}() compiles the model with loss {record.loss!r}; "
+    if len(calls) > 1:
+        raise AssertionError(f"{function_name}() called model.fit {len(calls)} times; train once, "
+                             f"with all the epochs in one call.")
+    fit = calls[0]
+    for what, given, used, hint in (
+            ("xtrain", xtrain, fit.get("x") or {}, "variables from elsewhere in the notebook"),
+            ("ytrain", ytrain, fit.get("y") or {}, "a global variable such as ytrain_1hot")):
+        if used.get("digest") != digest(np.asarray(given).astype(np.float32)):
+            shape = tuple(used["shape"]) if used.get("shape") is not None else used.get("type")
+            raise AssertionError(f"{function_name}() should train on the {what} it is given (shape "
+                                 f"{np.shape(given)}), but model.fit got {shape}. Use the "
+                                 f"function's own arguments, not {hint}.")
+    if data.get("loss") != loss:
+        raise AssertionError(f"{function_name}() compiles the model with loss {data.get('loss')!r}; "
                              f"this task uses {loss!r}.")
-    if record.optimizer != "SGD":
-        raise AssertionError(f"{function_name}() uses the optimiser {record.optimizer}; the task "
-                             f"asks for plain stochastic gradient descent, keras.optimizers.SGD.")
-    if record.learning_rate is None or not np.isclose(record.learning_rate, learning_rate):
-        raise AssertionError(f"The SGD learning rate is {record.learning_rate or 0:.4g}; it should be "
+    if not everything:
+        if epochs is not None and fit.get("epochs") != epochs:
+            raise AssertionError(f"model.fit ran for {fit.get('epochs')} epochs; this network "
+                                 f"trains for {epochs}.")
+        return
+    config = data.get("optimizer_config") or {}
+    if data.get("optimizer") != "SGD":
+        raise AssertionError(f"{function_name}() uses the optimiser {data.get('optimizer')}; the "
+                             f"task asks for plain stochastic gradient descent, "
+                             f"keras.optimizers.SGD.")
+    rate = data.get("learning_rate")
+    if not isinstance(rate, (int, float)) or not np.isclose(rate, learning_rate):
+        raise AssertionError(f"The SGD learning rate is {rate or 0:.4g}; it should be "
                              f"{learning_rate} (keras.optimizers.SGD(learning_rate={learning_rate})).")
-    if not any("acc" in key for key in record.history_keys):
-        raise AssertionError("Training does not report accuracy: compile with "
-                             "metrics=['accuracy'].")
-    if fit["epochs"] != epochs:
-        raise AssertionError(f"model.fit ran for {fit['epochs']} epochs; the task asks for {epochs}.")
-    if fit["batch_size"] != batch_size:
-        raise AssertionError(f"model.fit used batch_size={fit['batch_size']}; the task asks for "
-                             f"{batch_size}.")
-    if not record.weights_changed:
+    if float(config.get("momentum") or 0) != 0 or config.get("nesterov"):
+        raise AssertionError(f"The SGD optimiser uses momentum={config.get('momentum')}"
+                             f"{' with Nesterov' if config.get('nesterov') else ''}; the task asks "
+                             f"for plain SGD, without momentum.")
+    if not any("acc" in str(key) for key in data.get("history_keys") or []):
+        raise AssertionError("Training does not report accuracy: compile with metrics=['accuracy'].")
+    if fit.get("epochs") != epochs:
+        raise AssertionError(f"model.fit ran for {fit.get('epochs')} epochs; the task asks for {epochs}.")
+    if fit.get("batch_size") != batch_size:
+        raise AssertionError(f"model.fit used batch_size={fit.get('batch_size')}; the task asks "
+                             f"for {batch_size}.")
+    if not data.get("weights_changed"):
         raise AssertionError(f"The model's weights did not change: {function_name}() must train "
                              f"the model it is given, not a new one.")
-    if record.returned is not record.fit_result:
-        what = "nothing (None)" if record.returned is None else f"a {type(record.returned).__name__}"
-        raise AssertionError(f"{function_name}() returned {what}; return the History that model.fit "
-                             f"returns ('return model.fit(...)'): it records the loss and accuracy "
-                             f"of every epoch, and the long cells plot it.")
+    if not data.get("returned_history"):
+        returned = data.get("returned")
+        what = "nothing (None)" if returned in (None, "NoneType") else f"a {returned}"
+        raise AssertionError(f"{function_name}() returned {what}; return the History that "
+                             f"model.fit returns ('return model.fit(...)'): it records the loss "
+                             f"and accuracy of every epoch, and the long cells plot it.")
+
+
+def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *,
+                   loss: str, epochs: int, batch_size: int, learning_rate: float) -> None:
+    """Check a TrainingRecord against every setting the assignment asks for."""
+    check_training_evidence(training_evidence(record), function_name, xtrain, ytrain, loss=loss,
+                            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
