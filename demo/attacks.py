@@ -115,6 +115,58 @@ for path in ("../../../submitted", "../../../source", "../../../gradebook.db",
     print("ATTACK RESULT:", "still there" if os.path.exists(path) else "gone or never seen", path)'''),
            after="test_train_binary_classifier_hidden"),
     Attack("not_json", "is not valid JSON", "release"),
+    # Attempts on the verdict itself: each makes the notebook's own test cells pass (or go
+    # quiet) without right answers. The grader judges evidence instead, outside the kernel.
+    Attack("input_transformer", "an IPython hook rewrites every later test cell into 'pass'",
+           "mistakes", '''
+get_ipython().input_transformers_post.append(
+    lambda lines: ["pass\\n"] if any("grading" in line for line in lines) else lines)'''),
+    Attack("ast_transformer", "an AST transformer deletes every statement of the later test cells",
+           "mistakes", '''
+import ast
+class Quiet(ast.NodeTransformer):
+    def visit_Module(self, node):
+        if any("grading" in ast.dump(n) for n in node.body):
+            node.body = [ast.Pass()]
+        return node
+get_ipython().ast_transformers.append(Quiet())'''),
+    Attack("custom_exception_handler", "swallows every AssertionError with a custom exception "
+           "handler", "mistakes", '''
+get_ipython().set_custom_exc((AssertionError,), lambda shell, etype, value, tb, tb_offset=None: None)'''),
+    Attack("rebind_through_namespace", "replaces the test runner through the module's namespace "
+           "dictionary (no assignment statement)", "mistakes", '''
+import utils.grading
+vars(utils.grading)["run"] = lambda *args, **kwargs: print("Visible checks passed")'''),
+    Attack("rebind_with_mock", "replaces the checks with unittest.mock", "mistakes", '''
+from unittest import mock
+import utils.checks
+for _name in ("check_images", "check_onehot", "check_layers", "check_param_count"):
+    mock.patch.object(utils.checks, _name, lambda *a, **k: None).start()'''),
+    Attack("rebind_with_type_setattr", "replaces the test runner through type(module).__setattr__",
+           "mistakes", '''
+import utils.grading
+type(utils.grading).__setattr__(utils.grading, "run", lambda *args, **kwargs: None)'''),
+    Attack("forged_evidence", "sends evidence documents for the tests itself, from its own cell",
+           "mistakes", '''
+import os
+from IPython.display import display
+for test in ("test_build_convolution_nn_basic", "test_build_convolution_nn_hidden"):
+    display({"application/vnd.cifar10-keras.evidence+json": {
+        "test": test, "nonce": os.environ.get("CIFAR10_GRADING_NONCE", "?"),
+        "data": {"architecture": {}}, "arrays": {}}}, raw=True)'''),
+    Attack("lying_arrays", "returns arrays whose comparisons and min/max always say 'right'",
+           "mistakes", '''
+class Liar(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(self), bool)
+    def max(self, *a, **k): return 1.0
+    def min(self, *a, **k): return 0.0
+    def __bool__(self): return True
+_real_load = load_cifar10
+def load_cifar10():
+    return tuple(np.asarray(v).view(Liar) for v in _real_load())'''),
+    Attack("kill_kernel", "kills its own kernel halfway through", "solved", '''
+import os
+os._exit(0)''', after="test_build_multilayer_nn_hidden"),
 ]
 
 def build(attack: Attack, course: Course) -> nbformat.NotebookNode | bytes:
