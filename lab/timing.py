@@ -1,6 +1,8 @@
 """Time ``nbgrader autograde`` of one full-marks submission, and its memory.
 
     python -m lab.timing --runs 3      # data from $CIFAR10_DIR (or Keras), as in a real course
+    python -m lab.timing --runs 3 --before REV   # and the course as it was at git revision REV,
+                                                 # run by run in turn, side by side
 
 Each run grades the same submission again (``--force``) in a fresh course copy, so the time
 includes everything nbgrader does: starting a kernel, importing TensorFlow, running every cell.
@@ -70,40 +72,76 @@ class PeakMemory:
         self._thread.join()
 
 
+def course_at(revision: str, target: Path):
+    """A scratch course with the config and source of git *revision*, and a solved submission."""
+    import io
+    import subprocess
+    import tarfile
+
+    from grader.course import Course
+
+    archive = subprocess.run(["git", "archive", revision, "nbgrader_config.py", "source"],
+                             cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    target.mkdir(parents=True)
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(target, filter="data")
+    course = Course(target)
+    course.generate_release()
+    course.submit(STUDENT, submissions.build(course, "solved"))
+    return course
+
+
+def time_one(course) -> dict:
+    """Grade the course's one submission again; seconds, peak memory and points."""
+    started = time.perf_counter()
+    with PeakMemory() as memory:
+        course.autograde(STUDENT, check=True)
+    return {"seconds": round(time.perf_counter() - started, 1),
+            "kernel_peak_mib": round(memory.kernel / 2**20, 1),
+            "total_peak_mib": round(memory.total / 2**20, 1), "points": course.totals()[STUDENT]}
+
+
+def medians_of(runs: list[dict]) -> dict:
+    return {key: round(statistics.median(r[key] for r in runs), 1)
+            for key in ("seconds", "kernel_peak_mib", "total_peak_mib")}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULT,
                         help="the JSON file to write (default: results/timing.json)")
+    parser.add_argument("--before", metavar="REV",
+                        help="also time the course's config and notebook as of this git revision "
+                             "(the helpers and the grader are this checkout's), alternating runs")
     args = parser.parse_args(argv)
     data_dir = os.environ.get(DATA_DIR_ENV) or None
     # The command with every setting spelled out; the data are in the environment.
-    metadata = run_metadata(["--runs", str(args.runs)], data_dir, describe_data(data_dir), PROGRAM)
-    seconds, kernel_mb, total_mb, points = [], [], [], []
+    metadata = run_metadata(["--runs", str(args.runs)] + (["--before", args.before] if args.before
+                                                          else []),
+                            data_dir, describe_data(data_dir), PROGRAM)
     with tempfile.TemporaryDirectory(prefix="cifar10-timing-") as tmp:
-        course = submissions.scratch_course(Path(tmp), {STUDENT: "solved"})
+        courses = {"now": submissions.scratch_course(Path(tmp) / "now", {STUDENT: "solved"})}
+        if args.before:
+            courses["before"] = course_at(args.before, Path(tmp) / "before")
+        runs = {name: [] for name in courses}
         for run in range(1, args.runs + 1):
-            started = time.perf_counter()
-            with PeakMemory() as memory:
-                course.autograde(STUDENT, check=True)
-            seconds.append(time.perf_counter() - started)
-            kernel_mb.append(memory.kernel / 2**20)
-            total_mb.append(memory.total / 2**20)
-            points.append(course.totals()[STUDENT])
-            print(f"run {run}: {seconds[-1]:.1f} s, {points[-1]:g} points, peak memory: kernel "
-                  f"{kernel_mb[-1]:.0f} MiB, all of nbgrader's processes {total_mb[-1]:.0f} MiB")
-    medians = {"seconds": statistics.median(seconds),
-               "kernel_peak_mib": statistics.median(kernel_mb),
-               "total_peak_mib": statistics.median(total_mb)}
-    print(f"median of {args.runs}: {medians['seconds']:.1f} s per submission; peak "
-          f"memory {medians['kernel_peak_mib']:.0f} MiB in the kernel, "
-          f"{medians['total_peak_mib']:.0f} MiB in all")
-    runs = [{"seconds": round(s, 1), "kernel_peak_mib": round(k, 1), "total_peak_mib": round(t, 1),
-             "points": p} for s, k, t, p in zip(seconds, kernel_mb, total_mb, points)]
+            for name, course in courses.items():
+                r = time_one(course)
+                runs[name].append(r)
+                print(f"{name} run {run}: {r['seconds']:.1f} s, {r['points']:g} points, peak memory: "
+                      f"kernel {r['kernel_peak_mib']:.0f} MiB, all of nbgrader's processes "
+                      f"{r['total_peak_mib']:.0f} MiB", flush=True)
     result = {"date": metadata["date"], "command": metadata["command"],
               "machine": metadata["machine"], "versions": metadata["versions"],
               "data": {**metadata["data"], DATA_DIR_ENV: data_dir},
-              "runs": runs, "medians": {key: round(value, 1) for key, value in medians.items()}}
+              "runs": runs["now"], "medians": medians_of(runs["now"])}
+    if args.before:
+        result["before"] = {"revision": args.before, "runs": runs["before"],
+                            "medians": medians_of(runs["before"])}
+    for name in courses:
+        m = medians_of(runs[name])
+        print(f"{name}: median of {args.runs}: {m['seconds']:.1f} s per submission; peak memory "
+              f"{m['kernel_peak_mib']:.0f} MiB in the kernel, {m['total_peak_mib']:.0f} MiB in all")
     write_json(args.out, result)
     print(f"written to {args.out}")
     return result

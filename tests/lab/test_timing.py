@@ -51,3 +51,10 @@ def test_main_writes_every_run_the_medians_and_the_data(data_dir, tmp_path, monk
     assert result["machine"]["logical_cores"] >= 1 and result["date"]
     printed = capsys.readouterr().out
     assert "run 2: " in printed and "42 points" in printed and "median of 2: " in printed
+
+
+def test_a_course_as_of_a_git_revision(tmp_path):
+    """--before REV grades the course's config and notebook as they were at REV, side by side."""
+    course = timing.course_at("HEAD", tmp_path / "before")
+    assert (course.root / "nbgrader_config.py").is_file() and course.release_notebook.is_file()
+    assert course.submitted_notebook(timing.STUDENT).is_file()

@@ -105,7 +105,7 @@ def test_missing_or_malformed_evidence_fails_with_a_reason():
 
 
 def test_a_forged_architecture_must_be_the_right_one(reference):
-    data, _ = grading.collect_model(reference["build_multilayer_nn"])
+    data, _ = grading.collect_model(reference["build_multilayer_nn"], fresh=True)
     forged = json.loads(json.dumps(data))
     forged["architecture"]["config"]["layers"][-1]["config"]["units"] = 9
     assert "units 10" in grading.judge("test_build_multilayer_nn_hidden", (forged, {}))
