@@ -20,8 +20,6 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
 from . import checks, evidence
 from .data import load_data, write_synthetic_cifar10
 
@@ -47,47 +45,37 @@ def synthetic_raw(train_per_class: int, test_per_class: int, seed: int):
         return load_data(tmp)
 
 
-def collect_loader(function, train_per_class: int, test_per_class: int, base_seed: int) -> Evidence:
+def collect_loader(function, function_name: str, names: tuple[str, ...], train_per_class: int,
+                   test_per_class: int, base_seed: int) -> Evidence:
     data_seed = evidence.seed(base_seed)
     data = {"train_per_class": train_per_class, "test_per_class": test_per_class, "seed": data_seed}
     arrays = {}
     try:
         with checks.synthetic_cifar10(train_per_class, test_per_class, data_seed):
-            result = checks.call(function)
-        if result is None or not isinstance(result, (tuple, list)):
-            data["returned"] = {"kind": "none" if result is None else type(result).__name__}
-        else:
-            data["returned"] = {"kind": "tuple", "length": len(result)}
-            for number, value in enumerate(result[:4]):
-                try:
-                    arrays[f"value{number}"] = checks.as_array(value, f"value {number}")
-                except AssertionError:
-                    data.setdefault("not_arrays", {})[str(number)] = type(value).__name__
+            result = checks.unpack(checks.call(function), 4, function_name, ", ".join(names))
+        for number, (name, value) in enumerate(zip(names, result)):
+            try:
+                arrays[f"value{number}"] = checks.as_array(value, name)
+            except AssertionError as not_an_array:
+                data.setdefault("not_arrays", {})[str(number)] = str(not_an_array)
     except Exception as error:  # noqa: BLE001 (whatever the student's code raised)
         data["error"] = _failure(error, function)
     return data, arrays
 
 
-def judge_loader(found: Evidence, function_name: str, names: tuple[str, ...], which: tuple[int, ...],
+def judge_loader(found: Evidence, names: tuple[str, ...], which: tuple[int, ...],
                  binary: bool) -> None:
     data, arrays = found
     if data.get("error"):
         raise AssertionError(data["error"])
-    returned = data.get("returned") or {}
-    if returned.get("kind") == "none":
-        raise AssertionError(f"{function_name}() returned None: did you forget the return statement?")
-    if returned.get("kind") != "tuple" or returned.get("length") != 4:
-        length = f" of length {returned['length']}" if "length" in returned else ""
-        raise AssertionError(f"{function_name}() should return 4 values ({', '.join(names)}), "
-                             f"but it returned {returned.get('kind', 'nothing')}{length}.")
     (x_train, y_train), (x_test, y_test) = synthetic_raw(
         int(data["train_per_class"]), int(data["test_per_class"]), int(data["seed"]))
     raw = {0: x_train, 1: y_train, 2: x_test, 3: y_test}
     for number in which:
         name = names[number]
         if f"value{number}" not in arrays:
-            kind = (data.get("not_arrays") or {}).get(str(number), "something else")
-            raise AssertionError(f"{name} should be a numpy array, but it is a {kind}.")
+            raise AssertionError((data.get("not_arrays") or {}).get(
+                str(number), f"{name} should be a numpy array."))
         value = arrays[f"value{number}"]
         if number % 2 == 0:
             checks.check_images(value, raw[number], name)
@@ -216,8 +204,9 @@ def loader_test(function_name: str, names: tuple[str, ...], *, binary: bool, hid
     """The visible test checks the training arrays; the hidden one all four, on another data set."""
     train_per_class, test_per_class = (4, 5) if hidden else (6, 3)
     which = (0, 1, 2, 3) if hidden else (0, 1)
-    return Test(lambda f: collect_loader(f, train_per_class, test_per_class, base_seed),
-                lambda e: judge_loader(e, function_name, names, which, binary=binary), passed)
+    return Test(lambda f: collect_loader(f, function_name, names, train_per_class, test_per_class,
+                                         base_seed),
+                lambda e: judge_loader(e, names, which, binary=binary), passed)
 
 
 def training_test(function_name: str, *, loss: str, epochs: int, binary: bool, hidden: bool,
