@@ -10,6 +10,7 @@ minutes instead of hours.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import inspect
 import json
@@ -118,9 +119,13 @@ def trained(build, train, xtrain, ytrain, retrain: bool = False):
                   f"Pass retrain=True to train again.")
             return model, history
 
+    from .training import fit_without_copies
+
     started = time.perf_counter()
     model = build()
-    history = train(model, xtrain, ytrain)
+    with fit_without_copies(model):  # the same training, with less memory
+        history = train(model, xtrain, ytrain)
+    gc.collect()  # the training's copy of the data sits in reference cycles: free it now
     if not isinstance(history, keras.callbacks.History):
         raise TypeError(f"{train.__name__}() returned {type(history).__name__}, not the History "
                         f"that model.fit returns: end it with 'return model.fit(...)'.")
