@@ -164,6 +164,32 @@ class Liar(np.ndarray):
 _real_load = load_cifar10
 def load_cifar10():
     return tuple(np.asarray(v).view(Liar) for v in _real_load())'''),
+    Attack("result_as_points", "the test runner returns each cell's full points, which nbgrader "
+           "reads as partial credit", "mistakes", '''
+import utils.grading
+vars(utils.grading)["run"] = lambda grade_id, function: utils.grading.TESTS[grade_id].points'''),
+    Attack("kernel_messages", "a hook sends forged evidence and a result of full points on the "
+           "kernel's own message channel before every test cell runs", "mistakes", reported('''
+import os
+import utils.grading
+_kernel = get_ipython().kernel
+
+def _forge(info):
+    for grade_id, test in utils.grading.TESTS.items():
+        if f'"{grade_id}"' in (info.raw_cell or ""):
+            parent = _kernel.get_parent()
+            document = {"test": grade_id, "nonce": os.environ.get("CIFAR10_GRADING_NONCE", "?"),
+                        "data": {"passed": True}, "arrays": {}}
+            _kernel.session.send(_kernel.iopub_socket, "display_data", {
+                "data": {"application/vnd.cifar10-keras.evidence+json": document},
+                "metadata": {}, "transient": {}}, parent=parent)
+            _kernel.session.send(_kernel.iopub_socket, "execute_result", {
+                "data": {"text/plain": str(test.points)}, "metadata": {},
+                "execution_count": 1}, parent=parent)
+
+get_ipython().events.register("pre_run_cell", _forge)
+vars(utils.grading)["run"] = lambda *args, **kwargs: None
+print("ATTACK RESULT:", "forges messages on iopub")''')),
     Attack("kill_kernel", "kills its own kernel halfway through", "solved", '''
 import os
 os._exit(0)''', after="test_build_multilayer_nn_hidden"),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 
 from grader.assignment import TeacherNotebook
 from grader.course import Course
+from utils import grading
 
 
 def solved(release_notebook: Path, source_notebook: Path) -> nbformat.NotebookNode:
@@ -42,20 +44,44 @@ def replace_in(nb: nbformat.NotebookNode, grade_id: str, old: str, new: str) -> 
     cell.source = cell.source.replace(old, new)
 
 
-#: The two functions that the "realistic mistakes" submission gets wrong, and how.
+class Mistake(NamedTuple):
+    """A realistic mistake: what the student does wrong, the text of the teacher's answer it
+    changes, and the criteria it fails (``{test grade id: (start of the criterion's text, ...)}``)."""
+
+    why: str
+    right: str
+    wrong: str
+    costs: dict[str, tuple[str, ...]]
+
+
+#: The two functions that the "realistic mistakes" submission gets wrong, and how. Each mistake
+#: costs the points of what it gets wrong, once: the rest of the function's points stay.
 MISTAKES = {
-    "load_cifar10": ("forgets to scale the training pixels to [0, 1]",
-                     'xtrain = xtrain.astype("float32") / 255.0', 'xtrain = xtrain.astype("float32")'),
-    "build_convolution_nn": ("leaves out the dropout layer of the second block",
-                             "        layers.Dropout(0.5),\n", ""),
+    "load_cifar10": Mistake("forgets to scale the training pixels to [0, 1]",
+                            "    xtrain /= 255.0  # in place: no second float32 copy\n", "",
+                            {"test_load_cifar10_basic": ("xtrain ",)}),
+    "build_convolution_nn": Mistake("leaves out the dropout layer of the second block",
+                                    "        layers.Dropout(0.5),\n", "",
+                                    {"test_build_convolution_nn_basic": ("the layers, in order",)}),
 }
+
+
+def criteria_points(costs: dict[str, tuple[str, ...]]) -> float:
+    """The points of the criteria that *costs* names (see :class:`Mistake`)."""
+    total = 0.0
+    for grade_id, starts in costs.items():
+        chosen = [c for c in grading.TESTS[grade_id].criteria if c.text.startswith(starts)]
+        if len(chosen) != len(starts):
+            raise ValueError(f"{grade_id} has no criterion for each of {starts}: update MISTAKES")
+        total += sum(c.points for c in chosen)
+    return total
 
 
 def with_mistakes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of a solved notebook with the realistic mistakes of MISTAKES in two functions."""
     nb = copy.deepcopy(nb)
-    for grade_id, (_, old, new) in MISTAKES.items():
-        replace_in(nb, grade_id, old, new)
+    for grade_id, mistake in MISTAKES.items():
+        replace_in(nb, grade_id, mistake.right, mistake.wrong)
     return nb
 
 
@@ -99,7 +125,7 @@ def with_endless_loop(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 KINDS = {
     "solved": "the teacher's solution",
     "release": "the release, handed in unchanged",
-    "mistakes": "; ".join(why for why, _, _ in MISTAKES.values()),
+    "mistakes": "; ".join(mistake.why for mistake in MISTAKES.values()),
     "syntax_error": "the solution, with a cell that does not parse",
     "exception": "the solution, with a train function that raises",
     "endless_loop": "the solution, with a cell that never ends",
@@ -125,7 +151,8 @@ def automatic_points(course: Course, kind: str) -> float:
         return 0.0
     if kind not in ("solved", "mistakes"):
         raise ValueError(f"no fixed score for a submission of kind {kind!r}")
-    return course.teacher.automatic_points(failing=tuple(MISTAKES) if kind == "mistakes" else ())
+    lost = sum(criteria_points(m.costs) for m in MISTAKES.values()) if kind == "mistakes" else 0.0
+    return course.teacher.automatic_points() - lost
 
 
 def scratch_course(target: Path, hand_in: dict[str, str | nbformat.NotebookNode | bytes] = (),

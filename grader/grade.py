@@ -156,6 +156,7 @@ def recheck_notes(autograded: Path) -> str:
     except Exception:  # noqa: BLE001 (no autograded notebook: nothing to say)
         return ""
     parts = [f"{d['cell']}: the notebook's test {d['notebook']}, the grader's check {d['grader']}"
+             + (f" ({d['points']} points)" if d.get("points") else "")
              for d in notes.get("differences", [])]
     if notes.get("stopped"):
         parts.append(f"the notebook stopped early ({notes['stopped'][:120]})")

@@ -34,6 +34,21 @@ def test_points_table_matches_the_graded_cells():
     assert sum(points.values()) == 30
 
 
+def test_each_question_states_how_its_points_are_shared_out():
+    """The split the notebook states is the split the tests apply (utils.grading)."""
+    from utils import grading
+
+    nb = nbformat.read(SOURCE, as_version=4)
+    teacher = TeacherNotebook(SOURCE)
+    for function in teacher.functions:
+        if not teacher.tests_of(function):
+            continue
+        at = next(i for i, c in enumerate(nb.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == function)
+        question = next(c for c in reversed(nb.cells[:at]) if c.cell_type == "markdown")
+        assert question.source.endswith(grading.points_statement(function)), function
+
+
 def test_every_test_cell_opens_with_a_docstring_and_follows_its_task():
     nb = nbformat.read(SOURCE, as_version=4)
     for cell, meta in nbgrader_cells(nb):

@@ -9,10 +9,14 @@ nbgrader's own process, with the course's ``utils.grading`` (never the copy in t
 folder), and rewrites each test cell's outputs so that nbgrader's ``SaveAutoGrades`` scores the
 verdict:
 
-* passed: the cell's error and stderr outputs are dropped (a library's warning on stderr no
-  longer costs the points of a right answer);
-* failed, or no evidence: the outputs end in an error that says what failed (where the
+* every criterion passed: the cell's error and stderr outputs are dropped (a library's warning
+  on stderr no longer costs the points of a right answer);
+* some passed: the verdict outputs are replaced by the reasons and the points earned, as the
+  cell's result (which nbgrader reads as partial credit);
+* none passed, or no evidence: the outputs end in an error that says what failed (where the
   notebook's own test failed the same way, its error and traceback are kept as they are).
+
+Whatever result the notebook's own run left in a test cell is dropped: only the grader's counts.
 
 The evidence outputs themselves are then removed from every cell.
 
@@ -48,6 +52,22 @@ def error_output(message: str) -> NotebookNode:
                         traceback=[f"AssertionError: {message}"])
 
 
+def stdout_output(text: str) -> NotebookNode:
+    return NotebookNode(output_type="stream", name="stdout", text=text.rstrip("\n") + "\n")
+
+
+def points_output(points: float) -> NotebookNode:
+    """What nbgrader reads as partial credit: a cell's result that is one number."""
+    return NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                        data={"text/plain": f"{points:g}"})
+
+
+def without_verdict(outputs) -> list:
+    """The outputs less the notebook's own verdict (errors) and stderr (a library's warning)."""
+    return [o for o in outputs if o.output_type not in ("error", "execute_result")
+            and not (o.output_type == "stream" and o.get("name") == "stderr")]
+
+
 class ExecuteAndJudge(Execute):
     """nbgrader's Execute, then the grader's own verdict on each test cell's evidence."""
 
@@ -80,23 +100,45 @@ class ExecuteAndJudge(Execute):
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
             if not is_test_cell(cell) or grade_id not in grading.TESTS:
                 continue  # not a test, or one this course does not know: nbgrader's verdict stands
-            verdict = grading.judge(grade_id, evidence.from_outputs(outputs, grade_id, run_nonce))
-            in_notebook = notebook_passed(cell)
-            if verdict is None:
-                cell.outputs = [o for o in cell.outputs if o.output_type != "error"
-                                and not (o.output_type == "stream" and o.get("name") == "stderr")]
-            elif in_notebook:
-                cell.outputs.append(error_output(f"On re-checking by the grader: {verdict}"))
-            elif not any(o.output_type == "error" and o.get("evalue") == verdict
-                         for o in cell.outputs):
-                # Failed in both, for other reasons: the notebook's traceback stays for the
-                # instructor, and the grader's reason is added.
-                cell.outputs.append(error_output(verdict))
-            if in_notebook != (verdict is None):
-                differences.append({"cell": grade_id, "notebook": "passed" if in_notebook else "failed",
-                                    "grader": "passed" if verdict is None else "failed",
-                                    "reason": (verdict or "")[:300]})
+            results = grading.score(grade_id, evidence.from_outputs(outputs, grade_id, run_nonce))
+            differences.extend(self.rewrite(cell, grade_id, results))
         if differences or stopped:
             nb.metadata[METADATA_KEY] = {"differences": differences, "stopped": stopped}
         else:
             nb.metadata.pop(METADATA_KEY, None)
+
+    @staticmethod
+    def rewrite(cell, grade_id: str, results) -> list[dict]:
+        """Make the cell's outputs say the grader's verdict, which ``SaveAutoGrades`` scores:
+        all points (no error), none (an error that says why) or part (the reasons, then the
+        points as the cell's result). Returns the difference from the notebook's own verdict."""
+        whole = sum(r.criterion.points for r in results) or 1.0
+        cell_points = float(cell.metadata["nbgrader"].get("points") or 0)
+        earned = round(sum(r.earned for r in results) / whole * cell_points, 4)
+        message = grading.failure_message(results)
+        in_notebook = notebook_passed(cell)
+        differs = in_notebook != (message is None)
+        if message is None:
+            cell.outputs = without_verdict(cell.outputs)
+        elif earned == 0:
+            # nbgrader reads the first error or result: no result of the notebook's may come first
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+            already_said = any(o.output_type == "error" and o.get("evalue") == message
+                               for o in cell.outputs)
+            if differs:
+                cell.outputs.append(error_output(f"On re-checking by the grader: {message}"))
+            elif not already_said:
+                # Failed in both, for other reasons: the notebook's traceback stays for the
+                # instructor, and the grader's reason is added.
+                cell.outputs.append(error_output(message))
+        else:
+            prefix = "On re-checking by the grader:\n" if differs else ""
+            cell.outputs = without_verdict(cell.outputs) + [
+                stdout_output(f"{prefix}{grading.report(results)}\n{message}"),
+                points_output(earned)]
+        if not differs:
+            return []
+        return [{"cell": grade_id, "notebook": "passed" if in_notebook else "failed",
+                 "grader": "passed" if message is None else "failed",
+                 "points": f"{earned:g} of {cell_points:g}",
+                 "reason": (message or "")[:300]}]

@@ -126,7 +126,7 @@ def test_a_class_in_the_browser(classroom, browser, screenshots):
     shots(student, "student-sample-images")
 
     # A first try at Question 1.1 forgets to scale the pixels: the self-check says what is wrong.
-    _, right, wrong = submissions.MISTAKES["load_cifar10"]
+    _, right, wrong, _ = submissions.MISTAKES["load_cifar10"]
     answer = teacher.answers["load_cifar10"]
     write_cell(student, index["load_cifar10"], answer.replace(right, wrong))
     run_cell(student, index["load_cifar10"])

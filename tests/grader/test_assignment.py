@@ -45,10 +45,24 @@ def test_every_test_cell_belongs_to_one_function(teacher):
     assert all(re.fullmatch(r"test_[a-z0-9_]+_(basic|hidden)", g) for g in tests)
 
 
-def test_mistakes_cost_exactly_the_points_of_their_functions_tests(teacher):
+def test_a_wrong_function_costs_exactly_the_points_of_its_tests(teacher):
     lost = sum(teacher.graded_cells[g].points for f in submissions.MISTAKES for g in teacher.tests_of(f))
     assert lost > 0
     assert teacher.automatic_points(tuple(submissions.MISTAKES)) == teacher.automatic_points() - lost
+
+
+def test_the_criteria_of_each_test_share_out_exactly_its_cells_points(teacher):
+    from utils import grading
+
+    for grade_id, test in grading.TESTS.items():
+        assert test.points == teacher.graded_cells[grade_id].points, grade_id
+        assert len({c.text for c in test.criteria}) == len(test.criteria), grade_id
+
+
+def test_each_realistic_mistake_costs_part_of_its_functions_points(teacher):
+    for function, mistake in submissions.MISTAKES.items():
+        whole = sum(teacher.graded_cells[g].points for g in teacher.tests_of(function))
+        assert 0 < submissions.criteria_points(mistake.costs) < whole, function
 
 
 def test_answers_are_the_solutions_without_markers(teacher):

@@ -85,14 +85,18 @@ def test_untouched_release_earns_nothing(graded):
     assert not any(c["needs_manual"] for c in cells.values()), "unanswered questions need no grader"
 
 
-def test_two_mistakes_lose_exactly_those_functions_points(graded):
+def test_two_mistakes_lose_exactly_the_points_of_what_they_get_wrong(graded):
+    """Each mistake costs its own criteria once; the other tests of the same function pass."""
     cells = graded["scores"]["two_mistakes"]
-    expected = set()
-    for function in submissions.MISTAKES:
-        expected |= set(TEACHER.tests_of(function))
-    assert expected and failed_cells(cells) == expected
-    lost = sum(cells[g]["max_score"] for g in expected)
-    assert auto_total(cells) == AUTO_POINTS - lost == TEACHER.automatic_points(tuple(submissions.MISTAKES))
+    costs = {g: criteria for m in submissions.MISTAKES.values() for g, criteria in m.costs.items()}
+    assert failed_cells(cells) == set(costs)
+    for grade_id in costs:
+        lost = submissions.criteria_points({grade_id: costs[grade_id]})
+        assert cells[grade_id]["score"] == cells[grade_id]["max_score"] - lost
+    for function in submissions.MISTAKES:  # the function's other tests keep their points
+        for grade_id in set(TEACHER.tests_of(function)) - set(costs):
+            assert cells[grade_id]["score"] == cells[grade_id]["max_score"]
+    assert auto_total(cells) == AUTO_POINTS - submissions.criteria_points(costs) < AUTO_POINTS
 
 
 def test_tampered_test_cells_are_restored(graded):

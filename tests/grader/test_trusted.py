@@ -18,12 +18,6 @@ from demo import submissions
 from grader.grade import recheck_notes
 from grader.preprocessors.trusted import METADATA_KEY
 
-FUNCTION_TESTS = {
-    "load_cifar10": ("test_load_cifar10_basic", "test_load_cifar10_hidden"),
-    "build_multilayer_nn": ("test_build_multilayer_nn_basic", "test_build_multilayer_nn_hidden"),
-    "train_multilayer_nn": ("test_train_multilayer_nn_basic", "test_train_multilayer_nn_hidden"),
-}
-
 #: Lines a student could add to the end of an answer cell, each of which made the notebook's
 #: own test cells pass without a right answer when the verdict was read from the notebook
 #: (tests/demo/test_attacks.py grades many more such attempts, in the sandbox).
@@ -54,8 +48,7 @@ def graded(tmp_path_factory, grading_env):
     course = Course.copy_of(tmp_path_factory.mktemp("course"))
     course.generate_release()
     solved = submissions.solved(course.release_notebook, course.source_notebook)
-    wrong_loader = with_answer(solved, "load_cifar10", 'xtrain = xtrain.astype("float32") / 255.0',
-                               'xtrain = xtrain.astype("float32")')
+    wrong_loader = with_answer(solved, "load_cifar10", *submissions.MISTAKES["load_cifar10"][1:3])
     wrong_everything = with_answer(
         with_answer(wrong_loader, "build_multilayer_nn", 'layers.Dense(100, activation="relu")',
                     'layers.Dense(50, activation="relu")'),
@@ -90,14 +83,25 @@ def test_the_honest_solution_keeps_full_marks_and_no_note(graded, points):
     assert METADATA_KEY not in nb.metadata and recheck_notes(course.autograded_notebook("honest")) == ""
 
 
-def test_honest_mistakes_lose_the_points_of_the_tests_they_fail(graded):
+def test_honest_mistakes_lose_the_points_of_what_they_get_wrong_once(graded):
+    """Unscaled training pixels, Dense(50) for Dense(100) and 2 epochs for 20: each costs its
+    own criterion, and every other criterion of the same functions keeps its points."""
     _, scores, _ = graded
-    mine = scores["honest_mistakes"]
-    failing = {*FUNCTION_TESTS["load_cifar10"], "test_build_multilayer_nn_hidden",
-               "test_train_multilayer_nn_hidden"}
-    assert all(mine[g]["score"] == 0 for g in failing)
-    # Dense(50) still has the right kinds of layers; two epochs still compile and fit.
-    assert mine["test_build_multilayer_nn_basic"]["score"] == mine["test_train_multilayer_nn_basic"]["score"] == 1
+    mine = {g: c["score"] for g, c in scores["honest_mistakes"].items() if g.startswith("test_")}
+    assert mine["test_load_cifar10_basic"] == 0.5 and mine["test_load_cifar10_hidden"] == 2
+    assert mine["test_build_multilayer_nn_basic"] == 1 and mine["test_build_multilayer_nn_hidden"] == 1.5
+    assert mine["test_train_multilayer_nn_basic"] == 0.75 and mine["test_train_multilayer_nn_hidden"] == 2
+
+
+def test_a_partly_right_test_says_what_failed_and_what_it_earned(graded):
+    course, _, _ = graded
+    nb = nbformat.read(course.autograded_notebook("honest_mistakes"), as_version=4)
+    cell = submissions.find_cell(nb, "test_build_multilayer_nn_hidden")
+    assert not [o for o in cell.outputs if o.output_type == "error"]
+    said = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+    assert "FAILED  0 of 0.5 points: a hidden layer of 100 relu neurons" in said
+    assert "should have units 100, but it has 50" in said and "1.5 of 2 points" in said
+    assert [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"] == ["1.5"]
 
 
 @pytest.mark.parametrize("student", ["rebind", "mock"])
@@ -106,26 +110,27 @@ def test_making_the_notebooks_tests_pass_earns_nothing(graded, student):
     honest = scores["honest_mistakes"]
     assert all(cell["score"] <= honest[g]["score"] for g, cell in scores[student].items()
                if not cell["needs_manual"])
-    assert automatic(scores, student, {"test_load_cifar10_basic", "test_load_cifar10_hidden",
-                                       "test_build_multilayer_nn_hidden"}) == 0
     assert course.submitted_notebook(student).read_bytes() == originals[student]
 
 
 def test_where_the_notebook_and_the_grader_disagree_the_submission_says_so(graded):
-    course, _, _ = graded
+    course, scores, _ = graded
     notes = recheck_notes(course.autograded_notebook("rebind"))
     assert "the notebook's test passed, the grader's check failed" in notes
 
-    def errors(student):
+    def said(student):
         nb = nbformat.read(course.autograded_notebook(student), as_version=4)
         cell = submissions.find_cell(nb, "test_load_cifar10_basic")
-        return [o.evalue for o in cell.outputs if o.output_type == "error"]
+        return [o.evalue for o in cell.outputs if o.output_type == "error"] + \
+            [o.text for o in cell.outputs if o.output_type == "stream"]
 
     # The test runner was replaced, so the test left no evidence.
-    assert [e for e in errors("rebind") if e.startswith("On re-checking by the grader: No evidence")]
+    assert [e for e in said("rebind") if e.startswith("On re-checking by the grader: No evidence")]
+    assert automatic(scores, "rebind", {"test_load_cifar10_basic", "test_load_cifar10_hidden"}) == 0
     # The checks were replaced in the kernel; the grader's own checks still see the mistake.
-    assert [e for e in errors("mock") if e.startswith("On re-checking by the grader")
+    assert [e for e in said("mock") if e.startswith("On re-checking by the grader")
             and "Did you divide by 255?" in e]
+    assert automatic(scores, "mock") == automatic(scores, "honest_mistakes")
 
 
 def test_a_warning_on_stderr_costs_a_right_answer_nothing(graded, points):
@@ -138,6 +143,7 @@ def test_a_warning_on_stderr_costs_a_right_answer_nothing(graded, points):
 
 def test_plain_sgd_means_no_momentum(graded, points):
     _, scores, _ = graded
-    lost = scores["momentum"]["test_train_multilayer_nn_hidden"]
-    assert lost["score"] == 0 and scores["momentum"]["test_train_multilayer_nn_basic"]["score"] == 1
-    assert automatic(scores, "momentum") == points["solved"] - lost["max_score"]
+    hidden = scores["momentum"]["test_train_multilayer_nn_hidden"]
+    assert hidden["score"] == hidden["max_score"] - 0.5  # the optimiser's criterion, nothing else
+    assert scores["momentum"]["test_train_multilayer_nn_basic"]["score"] == 1
+    assert automatic(scores, "momentum") == points["solved"] - 0.5

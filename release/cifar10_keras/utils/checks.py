@@ -261,7 +261,8 @@ def _param_count(kind: str, config: dict, shape: tuple | None) -> int | None:
     return None
 
 
-def _input_shape(architecture: dict) -> tuple | None:
+def input_shape(architecture: dict) -> tuple | None:
+    """The shape of one input of a serialised model, without the batch dimension."""
     config = architecture.get("config") or {}
     for layer in config.get("layers") or []:
         if layer.get("class_name") == "InputLayer":
@@ -281,7 +282,7 @@ def describe_architecture(architecture: dict) -> list[dict]:
     before it, so that ``Dense(100, activation="relu")`` and ``Dense(100), ReLU()`` read the same.
     """
     described: list[dict] = []
-    shape = _input_shape(architecture)
+    shape = input_shape(architecture)
     all_layers = [layer for layer in (architecture.get("config") or {}).get("layers") or []
                   if isinstance(layer, dict)]
     for number, layer in enumerate(all_layers):
@@ -523,14 +524,8 @@ def training_evidence(record: TrainingRecord) -> dict:
     }
 
 
-def check_training_evidence(data: dict, function_name: str, xtrain, ytrain, *, loss: str,
-                            epochs: int | None, batch_size: int, learning_rate: float,
-                            everything: bool = True) -> None:
-    """Check training evidence (``training_evidence``) against the settings the assignment asks
-    for, most basic first: the fit call, the data and the loss always, *epochs* if given, and
-    every setting when *everything*."""
-    from .evidence import digest
-
+def the_fit_call(data: dict, function_name: str) -> dict:
+    """The one ``fit`` call of training evidence; AssertionError if there is none, or several."""
     calls = data.get("fit_calls") or []
     if not calls and data.get("other_fit_calls"):
         raise AssertionError(f"{function_name}() trained another model, not the model it is given: "
@@ -541,52 +536,83 @@ def check_training_evidence(data: dict, function_name: str, xtrain, ytrain, *, l
     if len(calls) > 1:
         raise AssertionError(f"{function_name}() called model.fit {len(calls)} times; train once, "
                              f"with all the epochs in one call.")
-    fit = calls[0]
-    for what, given, used, hint in (
-            ("xtrain", xtrain, fit.get("x") or {}, "variables from elsewhere in the notebook"),
-            ("ytrain", ytrain, fit.get("y") or {}, "a global variable such as ytrain_1hot")):
-        if used.get("digest") != digest(np.asarray(given).astype(np.float32)):
-            shape = tuple(used["shape"]) if used.get("shape") is not None else used.get("type")
-            raise AssertionError(f"{function_name}() should train on the {what} it is given (shape "
-                                 f"{np.shape(given)}), but model.fit got {shape}. Use the "
-                                 f"function's own arguments, not {hint}.")
-    if data.get("loss") != loss:
-        raise AssertionError(f"{function_name}() compiles the model with loss {data.get('loss')!r}; "
-                             f"this task uses {loss!r}.")
-    if not everything:
-        if epochs is not None and fit.get("epochs") != epochs:
-            raise AssertionError(f"model.fit ran for {fit.get('epochs')} epochs; this network "
-                                 f"trains for {epochs}.")
-        return
+    return calls[0]
+
+
+#: What check_training_aspect can judge, in the order check_training_evidence judges them.
+TRAINING_ASPECTS = ("data", "loss", "epochs", "batch_size", "optimizer", "learning_rate",
+                    "accuracy", "history")
+
+
+def check_training_aspect(aspect: str, data: dict, function_name: str, xtrain, ytrain, *,
+                          loss: str | None = None, epochs: int | None = None,
+                          batch_size: int | None = None, learning_rate: float | None = None) -> None:
+    """Check one *aspect* (of TRAINING_ASPECTS) of training evidence (``training_evidence``)
+    against the setting the assignment asks for. Every aspect needs the one fit call first."""
+    from .evidence import digest
+
+    fit = the_fit_call(data, function_name)
     config = data.get("optimizer_config") or {}
-    if data.get("optimizer") != "SGD":
-        raise AssertionError(f"{function_name}() uses the optimiser {data.get('optimizer')}; the "
-                             f"task asks for plain stochastic gradient descent, "
-                             f"keras.optimizers.SGD.")
-    rate = data.get("learning_rate")
-    if not isinstance(rate, (int, float)) or not np.isclose(rate, learning_rate):
-        raise AssertionError(f"The SGD learning rate is {rate or 0:.4g}; it should be "
-                             f"{learning_rate} (keras.optimizers.SGD(learning_rate={learning_rate})).")
-    if float(config.get("momentum") or 0) != 0 or config.get("nesterov"):
-        raise AssertionError(f"The SGD optimiser uses momentum={config.get('momentum')}"
-                             f"{' with Nesterov' if config.get('nesterov') else ''}; the task asks "
-                             f"for plain SGD, without momentum.")
-    if not any("acc" in str(key) for key in data.get("history_keys") or []):
-        raise AssertionError("Training does not report accuracy: compile with metrics=['accuracy'].")
-    if fit.get("epochs") != epochs:
-        raise AssertionError(f"model.fit ran for {fit.get('epochs')} epochs; the task asks for {epochs}.")
-    if fit.get("batch_size") != batch_size:
-        raise AssertionError(f"model.fit used batch_size={fit.get('batch_size')}; the task asks "
-                             f"for {batch_size}.")
-    if not data.get("weights_changed"):
-        raise AssertionError(f"The model's weights did not change: {function_name}() must train "
-                             f"the model it is given, not a new one.")
-    if not data.get("returned_history"):
-        returned = data.get("returned")
-        what = "nothing (None)" if returned in (None, "NoneType") else f"a {returned}"
-        raise AssertionError(f"{function_name}() returned {what}; return the History that "
-                             f"model.fit returns ('return model.fit(...)'): it records the loss "
-                             f"and accuracy of every epoch, and the long cells plot it.")
+    if aspect == "data":
+        for what, given, used, hint in (
+                ("xtrain", xtrain, fit.get("x") or {}, "variables from elsewhere in the notebook"),
+                ("ytrain", ytrain, fit.get("y") or {}, "a global variable such as ytrain_1hot")):
+            if used.get("digest") != digest(np.asarray(given).astype(np.float32)):
+                shape = tuple(used["shape"]) if used.get("shape") is not None else used.get("type")
+                raise AssertionError(f"{function_name}() should train on the {what} it is given "
+                                     f"(shape {np.shape(given)}), but model.fit got {shape}. Use "
+                                     f"the function's own arguments, not {hint}.")
+        if not data.get("weights_changed"):
+            raise AssertionError(f"The model's weights did not change: {function_name}() must "
+                                 f"train the model it is given, not a new one.")
+    elif aspect == "loss":
+        if data.get("loss") != loss:
+            raise AssertionError(f"{function_name}() compiles the model with loss "
+                                 f"{data.get('loss')!r}; this task uses {loss!r}.")
+    elif aspect == "epochs":
+        if fit.get("epochs") != epochs:
+            raise AssertionError(f"model.fit ran for {fit.get('epochs')} epochs; the task asks "
+                                 f"for {epochs}.")
+    elif aspect == "batch_size":
+        if fit.get("batch_size") != batch_size:
+            raise AssertionError(f"model.fit used batch_size={fit.get('batch_size')}; the task "
+                                 f"asks for {batch_size}.")
+    elif aspect == "optimizer":
+        if data.get("optimizer") != "SGD":
+            raise AssertionError(f"{function_name}() uses the optimiser {data.get('optimizer')}; "
+                                 f"the task asks for plain stochastic gradient descent, "
+                                 f"keras.optimizers.SGD.")
+        if float(config.get("momentum") or 0) != 0 or config.get("nesterov"):
+            raise AssertionError(f"The SGD optimiser uses momentum={config.get('momentum')}"
+                                 f"{' with Nesterov' if config.get('nesterov') else ''}; the task "
+                                 f"asks for plain SGD, without momentum.")
+    elif aspect == "learning_rate":
+        rate = data.get("learning_rate")
+        if not isinstance(rate, (int, float)) or not np.isclose(rate, learning_rate):
+            raise AssertionError(f"The learning rate is {rate or 0:.4g}; it should be "
+                                 f"{learning_rate} (keras.optimizers.SGD(learning_rate="
+                                 f"{learning_rate})).")
+    elif aspect == "accuracy":
+        if not any("acc" in str(key) for key in data.get("history_keys") or []):
+            raise AssertionError("Training does not report accuracy: compile with "
+                                 "metrics=['accuracy'].")
+    elif aspect == "history":
+        if not data.get("returned_history"):
+            returned = data.get("returned")
+            what = "nothing (None)" if returned in (None, "NoneType") else f"a {returned}"
+            raise AssertionError(f"{function_name}() returned {what}; return the History that "
+                                 f"model.fit returns ('return model.fit(...)'): it records the "
+                                 f"loss and accuracy of every epoch, and the long cells plot it.")
+    else:
+        raise ValueError(f"unknown aspect of training: {aspect!r}")
+
+
+def check_training_evidence(data: dict, function_name: str, xtrain, ytrain, *, loss: str,
+                            epochs: int, batch_size: int, learning_rate: float) -> None:
+    """Check every aspect of training evidence, in the order of TRAINING_ASPECTS."""
+    for aspect in TRAINING_ASPECTS:
+        check_training_aspect(aspect, data, function_name, xtrain, ytrain, loss=loss,
+                              epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
 
 
 def check_training(record: TrainingRecord, function_name: str, xtrain, ytrain, *,
