@@ -94,7 +94,7 @@ def test_each_graded_cell_shows_its_points(feedback):
 
 def test_each_test_cell_says_what_it_checks(feedback):
     text = feedback["text"]
-    assert "# Check every layer's settings and the parameter count" in text
+    assert "# Check the input shape, each Dense layer's settings and a new model per call" in text
     assert "Visible checks passed: Flatten -> Dense -> Dense." in text
 
 

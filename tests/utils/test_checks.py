@@ -573,7 +573,7 @@ def test_record_training_records_what_happened():
     assert isinstance(record.returned, keras.callbacks.History)
     assert len(record.returned.history["loss"]) == EPOCHS
     assert record.learning_rate == pytest.approx(0.01)
-    assert "accuracy" in record.history_keys and record.weights_changed
+    assert "accuracy" in record.history_keys and record.trainable_at_fit
     assert checks.record_training(train_objects_no_return, checks.small_model(), x, y).returned is None
 
 
@@ -683,7 +683,7 @@ def test_check_training_rejects_training_a_new_model():
     before = [w.copy() for w in model.get_weights()]
     record = checks.record_training(train_new_model, model, x, y)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    assert not record.weights_changed
+    assert not record.trainable_at_fit
     message = failure(checks.check_training, record, "train_multilayer_nn", x, y,
                       loss="categorical_crossentropy", epochs=EPOCHS, batch_size=32, learning_rate=0.01)
     assert_mentions(message, "model it is given")
@@ -691,7 +691,7 @@ def test_check_training_rejects_training_a_new_model():
 
 @pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")
 def test_check_training_rejects_unchanged_weights():
-    """A record whose model did not learn (fit on a frozen model) fails with the weights message."""
+    """A record whose model could not learn (fit on a frozen model) fails with the weights message."""
     def train_frozen(model, xtrain, ytrain):
         model.trainable = False
         return train_solution(model, xtrain, ytrain)
@@ -700,7 +700,7 @@ def test_check_training_rejects_unchanged_weights():
     record = checks.record_training(train_frozen, checks.small_model(), x, y)
     message = failure(checks.check_training, record, "train_multilayer_nn", x, y,
                       loss="categorical_crossentropy", epochs=EPOCHS, batch_size=32, learning_rate=0.01)
-    assert_mentions(message, "weights did not change", "the model it is given")
+    assert_mentions(message, "weights could not change", "the model it is given")
 
 
 def test_record_training_explains_not_implemented():

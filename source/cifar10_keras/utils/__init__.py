@@ -1,7 +1,8 @@
 """Helpers for the CIFAR-10 Keras assignment: data loading, figures and the checks behind its tests.
 
 Notebooks use ``import utils`` and then ``utils.load_data()``, ``utils.show_images(...)`` and
-``utils.is_being_graded()``; test cells use ``utils.checks``. ``utils.training`` holds faster forms
+``utils.is_being_graded()``, and ``utils.fast_training()`` (bfloat16 on CPUs that compute it
+natively); test cells use ``utils.checks``. ``utils.training`` holds faster forms
 of max pooling and data augmentation for the optimised network of Question 3.3; it is imported on
 its own (``from utils.training import ...``) because it needs Keras, which ``check_environment``
 must be able to report missing.
@@ -47,6 +48,7 @@ def _without_startup_notices():
 from .cache import trained
 from .data import ANIMAL_MASK, CLASS_NAMES, DataNotFoundError, load_data
 from .plots import plot_history, show_images
+from .precision import fast_training
 
 REQUIRED = {"keras": "3.", "tensorflow": "2."}
 
@@ -75,6 +77,6 @@ def check_environment() -> None:
 
 
 __all__ = [
-    "ANIMAL_MASK", "CLASS_NAMES", "DataNotFoundError", "check_environment", "is_being_graded",
-    "load_data", "plot_history", "show_images", "trained",
+    "ANIMAL_MASK", "CLASS_NAMES", "DataNotFoundError", "check_environment", "fast_training",
+    "is_being_graded", "load_data", "plot_history", "show_images", "trained",
 ]

@@ -119,10 +119,11 @@ def trained(build, train, xtrain, ytrain, retrain: bool = False):
                   f"Pass retrain=True to train again.")
             return model, history
 
+    from .precision import float32_output
     from .training import fit_without_copies
 
     started = time.perf_counter()
-    model = build()
+    model = float32_output(build())  # under bfloat16, probabilities still in float32
     with fit_without_copies(model):  # the same training, with less memory
         history = train(model, xtrain, ytrain)
     gc.collect()  # the training's copy of the data sits in reference cycles: free it now
