@@ -3,6 +3,8 @@
     python -m lab.timing --runs 3      # data from $CIFAR10_DIR (or Keras), as in a real course
     python -m lab.timing --runs 3 --before REV   # and the course as it was at git revision REV,
                                                  # run by run in turn, side by side
+    python -m lab.timing --runs 3 --floor        # and a notebook that only imports Keras: what
+                                                 # any grading costs (nbgrader, kernel, TensorFlow)
 
 Each run grades the same submission again (``--force``) in a fresh course copy, so the time
 includes everything nbgrader does: starting a kernel, importing TensorFlow, running every cell.
@@ -90,6 +92,31 @@ def course_at(revision: str, target: Path):
     return course
 
 
+FLOOR_CELL = "import keras"
+
+
+def floor_course(target: Path):
+    """A scratch course whose notebook only imports Keras, with that notebook handed in: grading
+    it costs what every grading costs (nbgrader, the kernel, TensorFlow's import), and no more."""
+    import shutil
+
+    import nbformat
+
+    from grader.assignment import ASSIGNMENT, NOTEBOOK
+    from grader.course import Course
+
+    target.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", target)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FLOOR_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (target / "source" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(nb, target / "source" / ASSIGNMENT / NOTEBOOK)
+    course = Course(target)
+    course.generate_release()
+    course.submit(STUDENT, nbformat.read(course.release_notebook, as_version=4))
+    return course
+
+
 def time_one(course) -> dict:
     """Grade the course's one submission again; seconds, peak memory and points."""
     started = time.perf_counter()
@@ -113,16 +140,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--before", metavar="REV",
                         help="also time the course's config and notebook as of this git revision "
                              "(the helpers and the grader are this checkout's), alternating runs")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time a notebook that only imports Keras, alternating runs")
     args = parser.parse_args(argv)
     data_dir = os.environ.get(DATA_DIR_ENV) or None
     # The command with every setting spelled out; the data are in the environment.
     metadata = run_metadata(["--runs", str(args.runs)] + (["--before", args.before] if args.before
-                                                          else []),
+                                                          else []) + (["--floor"] if args.floor else []),
                             data_dir, describe_data(data_dir), PROGRAM)
     with tempfile.TemporaryDirectory(prefix="cifar10-timing-") as tmp:
         courses = {"now": submissions.scratch_course(Path(tmp) / "now", {STUDENT: "solved"})}
         if args.before:
             courses["before"] = course_at(args.before, Path(tmp) / "before")
+        if args.floor:
+            courses["floor"] = floor_course(Path(tmp) / "floor")
         runs = {name: [] for name in courses}
         for run in range(1, args.runs + 1):
             for name, course in courses.items():
@@ -138,6 +169,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.before:
         result["before"] = {"revision": args.before, "runs": runs["before"],
                             "medians": medians_of(runs["before"])}
+    if args.floor:
+        result["floor"] = {"notebook": FLOOR_CELL, "runs": runs["floor"],
+                           "medians": medians_of(runs["floor"])}
+        result["above_floor_seconds"] = round(result["medians"]["seconds"]
+                                              - result["floor"]["medians"]["seconds"], 1)
     for name in courses:
         m = medians_of(runs[name])
         print(f"{name}: median of {args.runs}: {m['seconds']:.1f} s per submission; peak memory "

@@ -58,3 +58,11 @@ def test_a_course_as_of_a_git_revision(tmp_path):
     course = timing.course_at("HEAD", tmp_path / "before")
     assert (course.root / "nbgrader_config.py").is_file() and course.release_notebook.is_file()
     assert course.submitted_notebook(timing.STUDENT).is_file()
+
+
+def test_the_floor_is_a_course_whose_notebook_only_imports_keras(tmp_path):
+    import nbformat
+
+    course = timing.floor_course(tmp_path / "floor")
+    nb = nbformat.read(course.submitted_notebook(timing.STUDENT), as_version=4)
+    assert [cell.source for cell in nb.cells] == [timing.FLOOR_CELL]
