@@ -113,7 +113,7 @@ def report(results: list[Result]) -> str:
                      f"{result.criterion.text}")
     total = sum(r.earned for r in results)
     whole = sum(r.criterion.points for r in results)
-    lines.append(f"{total:g} of {points_text(whole)}")
+    lines.append(f"This test: {total:g} of {points_text(whole)}")
     return "\n".join(lines)
 
 
