@@ -161,12 +161,14 @@ def remove_empty_cgroups() -> None:
 
 
 def main() -> None:
-    """Kernel spec entry point: ``python -m grader.sandbox CONNECTION_FILE`` (cwd: the workdir)."""
+    """Kernel spec entry point: ``python -m grader.sandbox CONNECTION_FILE [KERNEL OPTIONS]``
+    (cwd: the workdir); the options go on to the IPython kernel."""
     connection_file = Path(sys.argv[1]).resolve()
     join_process_cgroup()
     # -P: the submission's folder is not on sys.path, so files handed in beside the notebook
     # (a utils.py, a keras/ folder) can never stand in for the course's or the libraries' code.
-    inner = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", str(connection_file)]
+    inner = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", str(connection_file),
+             *sys.argv[2:]]
     command = bwrap_command(Path.cwd(), connection_file, inner)
     os.execvp(command[0], command)
 

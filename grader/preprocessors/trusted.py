@@ -26,6 +26,7 @@ the cell's message says so; ``grader.grade`` holds such submissions for review.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 
@@ -36,6 +37,35 @@ from utils import evidence, grading
 
 #: Where the verdicts that differ from the notebook's own go, in the notebook's metadata.
 METADATA_KEY = "cifar10_rechecked"
+
+#: Run first in the grading kernel. When a cell ends, the processes it forked end with it: a
+#: fork bomb's children (or a forgotten os.fork) can neither answer later cells as a second
+#: kernel nor hold the sandbox's process limit while the later cells run. Only the submission's
+#: own cells could undo it, and that harms no one else.
+KERNEL_SETUP = [
+    "import os as _grading_os, signal as _grading_signal\n"
+    "_grading_kernel_pid = _grading_os.getpid()\n"
+    "def _grading_end_forked_processes(*_):\n"
+    "    if _grading_os.getpid() != _grading_kernel_pid:\n"
+    "        _grading_os._exit(0)\n"
+    "    try:\n"
+    "        tasks = _grading_os.listdir('/proc/self/task')\n"
+    "    except OSError:\n"
+    "        return\n"
+    "    for task in tasks:\n"
+    "        try:\n"
+    "            with open(f'/proc/self/task/{task}/children') as listed:\n"
+    "                children = [int(pid) for pid in listed.read().split()]\n"
+    "        except OSError:\n"
+    "            continue\n"
+    "        for pid in children:\n"
+    "            try:\n"
+    "                _grading_os.kill(pid, _grading_signal.SIGKILL)\n"
+    "                _grading_os.waitpid(pid, 0)\n"
+    "            except (OSError, ChildProcessError):\n"
+    "                pass\n"
+    "get_ipython().events.register('post_run_cell', _grading_end_forked_processes)\n",
+]
 
 
 def is_test_cell(cell) -> bool:
@@ -72,6 +102,9 @@ class ExecuteAndJudge(Execute):
     """nbgrader's Execute, then the grader's own verdict on each test cell's evidence."""
 
     def preprocess(self, nb, resources):
+        setup = f"--IPKernelApp.exec_lines={json.dumps(KERNEL_SETUP)}"
+        if setup not in self.extra_arguments:
+            self.extra_arguments = [*self.extra_arguments, setup]
         run_nonce = secrets.token_hex(16)
         previous = os.environ.get(evidence.NONCE_ENV)
         os.environ[evidence.NONCE_ENV] = run_nonce

@@ -10,6 +10,7 @@ tested here is the judging alone.
 from __future__ import annotations
 
 import copy
+import time
 
 import nbformat
 import pytest
@@ -147,3 +148,36 @@ def test_plain_sgd_means_no_momentum(graded, points):
     assert hidden["score"] == hidden["max_score"] - 0.5  # the optimiser's criterion, nothing else
     assert scores["momentum"]["test_train_multilayer_nn_basic"]["score"] == 1
     assert automatic(scores, "momentum") == points["solved"] - 0.5
+
+
+def test_the_processes_a_cell_forks_end_with_it_while_graded():
+    """Copies of the kernel that a submission forks (a fork bomb's, say) never answer later cells
+    and never hold the process limit while the later cells run: they end with their cell."""
+    import json
+
+    from jupyter_client.manager import start_new_kernel
+
+    from grader.preprocessors.trusted import KERNEL_SETUP
+
+    manager, client = start_new_kernel(
+        kernel_name="python3", extra_arguments=[f"--IPKernelApp.exec_lines={json.dumps(KERNEL_SETUP)}"])
+    said = []
+
+    def run(code):
+        client.execute_interactive(code, timeout=60, output_hook=lambda message: said.append(
+            message["content"].get("text", "")) if message["msg_type"] == "stream" else None)
+
+    try:
+        run("import os, time\nkernel = os.getpid()\n"
+            "for _ in range(3):\n    if os.fork() == 0:\n        time.sleep(30)\n        os._exit(0)\n"
+            "children = [os.fork() for _ in range(2)]")
+        run("print('cell run by', 'the kernel' if os.getpid() == kernel else 'a copy')")
+        run("import subprocess\nstates = subprocess.run(['ps', '--ppid', str(kernel), '-o', 'stat='], "
+            "capture_output=True, text=True).stdout.split()\n"
+            "print('other processes:', len(states) - 1)")  # less ps itself
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    text = "".join(said)
+    assert "cell run by the kernel" in text and "a copy" not in text
+    assert "other processes: 0" in text, text
