@@ -340,16 +340,21 @@ def check_layers(model, expected: list[tuple[str, dict]], function_name: str) ->
             f"{function_name}() builds these layers:\n    " + " -> ".join(got_types or ["(none)"])
             + "\nbut the assignment asks for:\n    " + " -> ".join(want_types))
     for number, (info, (kind, settings)) in enumerate(zip(layers, expected), 1):
-        for key, want in settings.items():
-            got = info.get(key)
-            if key == "rate":
-                matches = got is not None and abs(got - want) < 1e-9
-            else:
-                matches = got == want
-            if not matches:
-                what = "output shape" if key == "output" else key
-                raise AssertionError(f"Layer {number} ({kind}) should have {what} {want}, but it "
-                                     f"has {got}. Your layer: {layer_text(info)}.")
+        check_layer_settings(info, number, kind, settings)
+
+
+def check_layer_settings(info: dict, number: int, kind: str, settings: dict) -> None:
+    """Check one described layer (layer *number*, counted from 1) against *settings*."""
+    for key, want in settings.items():
+        got = info.get(key)
+        if key == "rate":
+            matches = got is not None and abs(got - want) < 1e-9
+        else:
+            matches = got == want
+        if not matches:
+            what = "output shape" if key == "output" else key
+            raise AssertionError(f"Layer {number} ({kind}) should have {what} {want}, but it "
+                                 f"has {got}. Your layer: {layer_text(info)}.")
 
 
 def check_param_count(model, expected: int, function_name: str) -> None:

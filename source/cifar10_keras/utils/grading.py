@@ -230,15 +230,8 @@ def check_settings(found: Evidence, spec, indices: tuple[int, ...], function_nam
                              f"for one, so its settings cannot be checked.")
     for i in present:
         kind, settings = spec[i]
-        info = layers[matched[i]]
-        for key, want in settings.items():
-            if key == "output":
-                continue
-            got = info.get(key)
-            same = got is not None and abs(got - want) < 1e-9 if key == "rate" else got == want
-            if not same:
-                raise AssertionError(f"Layer {matched[i] + 1} ({kind}) should have {key} {want}, "
-                                     f"but it has {got}. Your layer: {checks.layer_text(info)}.")
+        checks.check_layer_settings(layers[matched[i]], matched[i] + 1, kind,
+                                    {k: v for k, v in settings.items() if k != "output"})
 
 
 def check_input_shape(found: Evidence, want: tuple, function_name: str) -> None:
